@@ -1,0 +1,60 @@
+"""The Flask application factory: ``create_app(settings)`` is the only way to get an app."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from middleware.database import make_engine
+from middleware.services import Services
+from middleware.settings import Settings, load_settings
+from middleware.store import Store
+
+MAX_BODY_BYTES = 1024 * 1024  # CONTRACT.md: a body over 1 MiB is answered 413
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
+    """Build the web app. ``settings`` default to the process environment.
+
+    The schema is not migrated here: processes run ``upgrade_schema`` once at start
+    (gunicorn's master in ``gunicorn_conf``, the worker in ``worker.py``, tests in fixtures).
+    Raises :class:`~middleware.errors.ConfigError` on bad settings.
+    """
+    if settings is None:
+        settings = load_settings(os.environ)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if store is None:
+        store = Store(make_engine(settings.database_url, pool_size=4))
+    app.extensions["middleware"] = Services(settings=settings, store=store)
+
+    from middleware.web import health, webhooks
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
+        messages = {
+            413: f"request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)",
+            404: "no such endpoint",
+            405: "method not allowed on this endpoint",
+        }
+        code = exc.code or 500
+        return jsonify(error=messages.get(code, exc.description or exc.name)), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unhandled error")
+        return jsonify(error="internal error; the request was not processed, retry it"), 500

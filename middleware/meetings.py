@@ -1,0 +1,206 @@
+"""Plan a meeting from a deal: pure functions, no I/O, no clock.
+
+``plan_meeting(deal, rules)`` turns a :class:`~middleware.crm.base.Deal` and the rules file's
+``[meeting]`` table into a :class:`MeetingSpec`: title, description, start, end, attendees and the
+organizer (the rep). ``calendar_event_id`` derives the deterministic Google Calendar event id that
+makes "one Calendar event per deal's demo" hold whatever is redelivered, retried or replayed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, fields, validate
+
+from middleware.errors import PermanentError
+from middleware.model import Deal
+
+#: The only fields a title or description template may use (CONTRACT.md, rules file).
+TEMPLATE_FIELDS = ("deal_name", "deal_id", "company", "rep_email")
+
+# A deliberately loose address check: Google validates for real; this only drops values that
+# cannot possibly be an address (empty, spaces, no "@", no dot in the domain).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_template(template: str) -> None:
+    """Raise ``ValueError`` unless ``template`` only uses the documented fields.
+
+    Attribute and index access (``{deal_name.__class__}``, ``{x[0]}``) and positional fields are
+    refused, so a rules file can never reach into Python objects.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"not a valid template: {exc}") from None
+    for _literal, name, spec, _conversion in parsed:
+        if name is None:
+            continue
+        if name not in TEMPLATE_FIELDS:
+            allowed = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+            raise ValueError(f"unknown field {{{name}}}; use only {allowed}")
+        if spec and ("{" in spec or "}" in spec):
+            raise ValueError("nested fields in a format spec are not allowed")
+
+
+def render_template(template: str, values: Mapping[str, str]) -> str:
+    """Fill a template checked by :func:`check_template`."""
+    return template.format_map({name: values.get(name, "") for name in TEMPLATE_FIELDS})
+
+
+def calendar_event_id(provider: str, account_id: str, deal_id: str) -> str:
+    """The deterministic Calendar event id of a deal's demo.
+
+    Google accepts client-chosen ids made of base32hex characters (``a-v`` and ``0-9``),
+    5 to 1024 long (Calendar API ``Event.id``). A SHA-256 of provider, account and deal id,
+    base32hex-encoded, lower-cased, without padding, is 52 such characters. The same deal
+    always maps to the same id, so a second insert answers 409 instead of a second meeting.
+    """
+    key = f"{provider}:{account_id}:{deal_id}".encode()
+    return base64.b32hexencode(hashlib.sha256(key).digest()).decode().rstrip("=").lower()
+
+
+def conference_request_id(event_id: str) -> str:
+    """``conferenceData.createRequest.requestId``: stable per event, so Google ignores a repeat."""
+    return f"meet-{event_id[:40]}"
+
+
+@dataclass(frozen=True)
+class MeetingSpec:
+    """What the Calendar event of a deal's demo must look like."""
+
+    title: str
+    description: str
+    start: datetime
+    end: datetime
+    timezone: str
+    organizer: str
+    attendees: tuple[str, ...] = field(default_factory=tuple)
+
+    def fingerprint(self) -> str:
+        """A short hash of everything Google is told; equal specs need no update."""
+        text = "|".join(
+            [
+                self.title,
+                self.description,
+                self.start.isoformat(),
+                self.end.isoformat(),
+                self.timezone,
+                self.organizer,
+                ",".join(self.attendees),
+            ]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class MeetingSpecSchema(Schema):
+    """The JSON form of a :class:`MeetingSpec` (stored on the event and shown by the admin API)."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    description = fields.String(required=True)
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    timezone = fields.String(required=True)
+    organizer = fields.Email(required=True)
+    attendees = fields.List(fields.Email(), required=True)
+
+
+def parse_start(value: Any, timezone: str, *, deal_id: str, property_name: str) -> datetime:
+    """Parse a deal's start property: ISO 8601 (with or without offset) or epoch milliseconds.
+
+    A value without an offset is read in ``timezone`` (an IANA name). HubSpot datetime
+    properties hold epoch milliseconds as strings; date pickers and text fields hold ISO text.
+
+    Raises :class:`PermanentError` (``missing_start`` / ``bad_start``) naming the deal and
+    property, so an operator knows exactly which field to fill.
+    """
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise PermanentError("missing_start", f"deal {deal_id}: property {property_name} is empty")
+    if re.fullmatch(r"-?\d{9,}", text):
+        # Epoch milliseconds (HubSpot's datetime type). Nine or more digits never read as a year.
+        try:
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise PermanentError(
+                "bad_start",
+                f"deal {deal_id}: property {property_name} = {text!r} is not a usable time",
+            ) from None
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        raise PermanentError(
+            "bad_start",
+            f"deal {deal_id}: property {property_name} = {text[:60]!r} is not an ISO 8601 "
+            "date-time or epoch milliseconds",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
+    return parsed
+
+
+def clean_attendees(emails: Iterable[str | None], *, exclude: str) -> tuple[str, ...]:
+    """Valid addresses, lower-cased, deduplicated in first-seen order, without the organizer."""
+    seen: set[str] = {exclude.strip().lower()}
+    result: list[str] = []
+    for email in emails:
+        address = (email or "").strip().lower()
+        if not address or address in seen or not _EMAIL.match(address):
+            continue
+        seen.add(address)
+        result.append(address)
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class MeetingRules:
+    """The rules file's ``[meeting]`` table."""
+
+    title: str = "Demo: {deal_name}"
+    description: str = "Product demo for {company}. Organizer: {rep_email}."
+    duration_minutes: int = 30
+    timezone: str = "UTC"
+    send_updates: str = "all"
+    calendar_id: str = "primary"
+
+
+def plan_meeting(deal: Deal, rules: MeetingRules) -> MeetingSpec:
+    """Turn a deal into the meeting to create.
+
+    Raises :class:`PermanentError` when the deal cannot make a meeting: no owner email
+    (``missing_owner``), an empty or unreadable start (``missing_start`` / ``bad_start``).
+    """
+    rep = (deal.owner_email or "").strip().lower()
+    if not rep or not _EMAIL.match(rep):
+        raise PermanentError(
+            "missing_owner",
+            f"deal {deal.deal_id}: no sales rep email (the deal owner is unset or has no email); "
+            "assign an owner who has a Google Workspace account",
+        )
+    start = parse_start(
+        deal.start_value, rules.timezone, deal_id=deal.deal_id, property_name=deal.start_property
+    )
+    values = {
+        "deal_name": deal.name,
+        "deal_id": deal.deal_id,
+        "company": deal.company or deal.name,
+        "rep_email": rep,
+    }
+    return MeetingSpec(
+        title=render_template(rules.title, values).strip() or f"Demo {deal.deal_id}",
+        description=render_template(rules.description, values),
+        start=start,
+        end=start + timedelta(minutes=rules.duration_minutes),
+        timezone=rules.timezone,
+        organizer=rep,
+        attendees=clean_attendees(deal.contact_emails, exclude=rep),
+    )

@@ -1,0 +1,52 @@
+"""The domain's data: what crosses from the CRM modules to the store and the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Event statuses (CONTRACT.md).
+PENDING = "pending"
+PROCESSING = "processing"
+RETRYING = "retrying"
+SUCCEEDED = "succeeded"
+SKIPPED = "skipped"
+FAILED = "failed"
+STATUSES = (PENDING, PROCESSING, RETRYING, SUCCEEDED, SKIPPED, FAILED)
+FINISHED = (SUCCEEDED, SKIPPED, FAILED)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A notification accepted from a CRM, ready to store."""
+
+    provider: str
+    account_id: str
+    deal_id: str
+    dedupe_key: str
+    trigger: str
+    occurred_at: datetime | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Deal:
+    """A deal as the pipeline needs it, whichever CRM it came from."""
+
+    provider: str
+    account_id: str
+    deal_id: str
+    name: str
+    stage: str
+    in_trigger_stage: bool
+    owner_email: str | None
+    company: str
+    start_value: Any
+    start_property: str
+    contact_emails: tuple[str | None, ...] = ()
+    #: what the deal already holds in the write-back fields (to skip a needless write).
+    current_meet_url: str | None = None
+    current_event_id: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,134 @@
+"""The event store's tables (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+Alembic migrations in ``middleware/migrations`` create these; this module is what the code
+queries. Times are stored as naive UTC (see :class:`UTCDateTime`) so both databases compare
+them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# SQLite only autoincrements an ``INTEGER PRIMARY KEY``; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+#: One row per accepted CRM notification that asks for a meeting.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("provider", String(32), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("deal_id", String(64), nullable=False),
+    # Stable across redeliveries of the same notification; unique, so a redelivery stores nothing.
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("trigger", String(255), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # ``attempts`` when the event was last replayed: the retry budget counts from here.
+    Column("attempts_at_replay", Integer, nullable=False, default=0),
+    Column("force", Boolean, nullable=False, default=False),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_reason", String(64), nullable=True),
+    Column("meet_url", String(1300), nullable=True),
+    Column("calendar_event_id", String(1024), nullable=True),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+Index("ix_events_due", events.c.status, events.c.next_attempt_at)
+Index("ix_events_deal", events.c.provider, events.c.deal_id)
+Index("ix_events_created", events.c.created_at)
+
+#: Every time a worker took an event: when, what happened, and why.
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", BigId, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(128), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    # processing | succeeded | skipped | retrying | failed | abandoned | released
+    Column("outcome", String(16), nullable=False),
+    Column("error_reason", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("retry_at", UTCDateTime(), nullable=True),
+)
+Index("ix_attempts_event", attempts.c.event_id, attempts.c.number)
+
+#: One row per deal: the lock that serialises its events, and the meeting made for it.
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("provider", String(32), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("deal_id", String(64), nullable=False),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UTCDateTime(), nullable=True),
+    Column("calendar_event_id", String(1024), nullable=True),
+    Column("calendar_id", String(255), nullable=True),
+    Column("organizer", String(320), nullable=True),
+    Column("meet_url", String(1300), nullable=True),
+    Column("spec_fingerprint", String(64), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("provider", "account_id", "deal_id", name="uq_deals_key"),
+)
+
+#: What operators changed through the admin API or CLI.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=True),
+    Column("count", Integer, nullable=False, default=0),
+)
+Index("ix_audit_at", audit_log.c.at)

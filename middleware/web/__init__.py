@@ -1,0 +1,1 @@
+"""Thin Flask views over the store and the CRM modules."""

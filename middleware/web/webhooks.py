@@ -1,0 +1,76 @@
+"""CRM webhook endpoints: read the raw body, verify and parse (sans-I/O), store, then answer.
+
+The answer is 2xx only after the events are committed; a redelivery is a 2xx that stores
+nothing new. Errors are JSON ``{"error": ...}`` with 401 (signature), 400 (body), 413 (size).
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from flask import Blueprint, Request, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from middleware.crm import hubspot
+from middleware.errors import WebhookError
+from middleware.services import services
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+log = logging.getLogger(__name__)
+
+
+def signed_uri(req: Request, public_base_url: str | None) -> str:
+    """The full URI the CRM called, as it signed it.
+
+    The path and query are taken as sent on the wire (gunicorn's ``RAW_URI``), not as
+    Werkzeug decoded them; scheme and host come from ``PUBLIC_BASE_URL`` when the service
+    runs behind a proxy, else from the request itself.
+    """
+    environ = req.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw:
+        raw = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+        if environ.get("QUERY_STRING"):
+            raw += "?" + environ["QUERY_STRING"]
+    if "://" in raw.split("?", 1)[0]:  # absolute-form request target
+        raw = "/" + raw.split("://", 1)[1].split("/", 1)[-1]
+    base = public_base_url or f"{req.scheme}://{req.host}"
+    return base.rstrip("/") + raw
+
+
+@bp.post("/hubspot")
+def hubspot_webhook() -> ResponseReturnValue:
+    svc = services(current_app)
+    settings = svc.settings
+    if not settings.hubspot_secrets:
+        return jsonify(error="HubSpot webhooks are disabled: HUBSPOT_CLIENT_SECRET is not set"), 503
+    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    try:
+        batch = hubspot.parse_webhook(
+            request.headers,
+            body,
+            method=request.method,
+            uri=signed_uri(request, settings.public_base_url),
+            secrets=settings.hubspot_secrets,
+            trigger_stages=settings.rules.hubspot.trigger_stages,
+            now=svc.clock(),
+        )
+    except WebhookError as exc:
+        log.info("hubspot webhook refused (%s): %s", exc.status, exc.message)
+        return jsonify(error=exc.message), exc.status
+    result = svc.store.add_events(batch.events)
+    log.info(
+        "hubspot webhook: %d notifications, %d stored, %d duplicates, %d ignored",
+        batch.received,
+        result.stored,
+        result.duplicates,
+        batch.ignored,
+    )
+    return jsonify(
+        received=batch.received,
+        stored=result.stored,
+        duplicates=result.duplicates,
+        ignored=batch.ignored,
+        event_ids=list(result.ids),
+    )

@@ -1,0 +1,185 @@
+"""HubSpot signature v3 and batch parsing, with no I/O (middleware.crm.hubspot)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from middleware.crm import hubspot
+from middleware.errors import PayloadError, SignatureError
+from tests.builders import REPO, SECRET, body_of, hubspot_headers, notification
+
+URI = "https://mw.example.com/webhooks/hubspot"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_published_v3_vector() -> None:
+    # HubSpot/hubspot-api-python tests/spec/utils/test_signature.py::test_get_signature__v3
+    signature = hubspot.sign_v3(
+        "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy",
+        "POST",
+        "https://www.example.com/webhook_uri",
+        b"{'example_field':'example_value'}",
+        "15000000",
+    )
+    assert signature == "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw="
+
+
+def test_published_vector_verifies_at_its_own_time() -> None:
+    body = b"{'example_field':'example_value'}"
+    headers = {
+        "X-HubSpot-Signature-v3": "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=",
+        "X-HubSpot-Request-Timestamp": "15000000",
+    }
+    at = datetime.fromtimestamp(15000, tz=UTC)
+    hubspot.verify_v3(
+        headers, body, method="POST", uri="https://www.example.com/webhook_uri",
+        secrets=["yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"], now=at,
+    )
+    # ... and the same vector is stale today.
+    with pytest.raises(SignatureError, match="more than 5 minutes old"):
+        hubspot.verify_v3(
+            headers, body, method="POST", uri="https://www.example.com/webhook_uri",
+            secrets=["yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"], now=NOW,
+        )
+
+
+def _verify(headers: dict[str, str], body: bytes, *, uri: str = URI, secret: str = SECRET, now: datetime = NOW) -> None:
+    hubspot.verify_v3(headers, body, method="POST", uri=uri, secrets=[secret], now=now)
+
+
+def test_round_trip_and_header_case() -> None:
+    body = body_of([notification(1)])
+    headers = hubspot_headers(body, URI, now=NOW)
+    _verify(headers, body)
+    _verify({k.lower(): v for k, v in headers.items()}, body)
+    _verify({k.upper(): v for k, v in headers.items()}, body)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["body", "uri", "timestamp", "secret", "method", "signature"],
+)
+def test_tampering_is_refused(tamper: str) -> None:
+    body = body_of([notification(1)])
+    headers = hubspot_headers(body, URI, now=NOW)
+    kwargs: dict = {}
+    if tamper == "body":
+        body = body.replace(b'"objectId": 1', b'"objectId": 2')
+    elif tamper == "uri":
+        kwargs["uri"] = URI + "?x=1"
+    elif tamper == "timestamp":
+        headers["X-HubSpot-Request-Timestamp"] = str(int(headers["X-HubSpot-Request-Timestamp"]) + 1)
+    elif tamper == "secret":
+        kwargs["secret"] = SECRET + "x"
+    elif tamper == "signature":
+        headers["X-HubSpot-Signature-v3"] = headers["X-HubSpot-Signature-v3"][:-2] + "A="
+    if tamper == "method":
+        with pytest.raises(SignatureError, match="does not match"):
+            hubspot.verify_v3(headers, body, method="PUT", uri=URI, secrets=[SECRET], now=NOW)
+        return
+    with pytest.raises(SignatureError, match="does not match"):
+        _verify(headers, body, **kwargs)
+
+
+@pytest.mark.parametrize("offset,message", [(timedelta(minutes=-6), "old"), (timedelta(minutes=6), "future")])
+def test_stale_and_future_timestamps(offset: timedelta, message: str) -> None:
+    body = body_of([notification(1)])
+    headers = hubspot_headers(body, URI, now=NOW + offset)
+    with pytest.raises(SignatureError, match=message):
+        _verify(headers, body)
+
+
+def test_timestamps_within_five_minutes_pass() -> None:
+    body = body_of([notification(1)])
+    for offset in (timedelta(minutes=-4, seconds=-59), timedelta(minutes=4, seconds=59)):
+        _verify(hubspot_headers(body, URI, now=NOW + offset), body)
+
+
+@pytest.mark.parametrize("missing", ["X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"])
+def test_missing_headers(missing: str) -> None:
+    body = body_of([notification(1)])
+    headers = hubspot_headers(body, URI, now=NOW)
+    del headers[missing]
+    with pytest.raises(SignatureError, match="missing"):
+        _verify(headers, body)
+
+
+def test_non_numeric_timestamp() -> None:
+    body = b"[]"
+    headers = hubspot_headers(body, URI, now=NOW)
+    headers["X-HubSpot-Request-Timestamp"] = "yesterday"
+    with pytest.raises(SignatureError, match="milliseconds"):
+        _verify(headers, body)
+
+
+def test_previous_secret_still_verifies_during_rotation() -> None:
+    body = body_of([notification(1)])
+    headers = hubspot_headers(body, URI, secret="old-secret", now=NOW)
+    hubspot.verify_v3(headers, body, method="POST", uri=URI, secrets=["new-secret", "old-secret"], now=NOW)
+    with pytest.raises(SignatureError):
+        hubspot.verify_v3(headers, body, method="POST", uri=URI, secrets=["new-secret"], now=NOW)
+
+
+def test_uri_decoding_rule() -> None:
+    # Only the 12 listed characters are decoded; %20 and %26 stay encoded (HubSpot docs).
+    assert hubspot.normalize_uri("https://h/p%3Aq%2f%40x%20y%26z?a=%21") == "https://h/p:q/@x%20y%26z?a=!"
+    body = b"[]"
+    signed = hubspot_headers(body, "https://h/hook?user=a%40b.com", now=NOW)
+    _verify(signed, body, uri="https://h/hook?user=a@b.com")
+
+
+def test_sample_batch_keeps_only_trigger_stage_changes() -> None:
+    body = (REPO / "tests" / "samples" / "hubspot_deal_stage_batch.json").read_bytes()
+    batch = hubspot.parse_batch(body, trigger_stages=["demoscheduled"])
+    assert batch.received == 4
+    assert batch.ignored == 3
+    [event] = batch.events
+    assert (event.provider, event.account_id, event.deal_id, event.trigger) == ("hubspot", "62515", "1246965", "demoscheduled")
+    assert event.occurred_at == datetime(2016, 5, 2, 19, 11, 47, 945000, tzinfo=UTC)
+    assert event.payload["eventId"] == 3816279340
+
+
+def test_several_trigger_stages_and_generic_subscription() -> None:
+    items = [
+        notification(1, "demoscheduled"),
+        notification(2, "3752325848"),
+        notification(3, "demoscheduled", subscriptionType="object.propertyChange", objectTypeId="0-3"),
+        notification(4, "demoscheduled", subscriptionType="object.propertyChange", objectTypeId="0-1"),
+        notification(5, "demoscheduled", subscriptionType=None, eventType="deal.propertyChange"),
+    ]
+    batch = hubspot.parse_batch(body_of(items), trigger_stages=["demoscheduled", "3752325848"])
+    assert [e.deal_id for e in batch.events] == ["1", "2", "3", "5"]
+
+
+def test_dedupe_key_ignores_attempt_number_only() -> None:
+    first = notification(7, event_id=55, occurred_at=1_700_000_000_000, attempt=0)
+    again = dict(first, attemptNumber=3)
+    later = dict(first, occurredAt=1_700_000_000_001)
+    other_event = dict(first, eventId=56)
+    assert hubspot.dedupe_key(first) == hubspot.dedupe_key(again)
+    assert len({hubspot.dedupe_key(x) for x in (first, later, other_event)}) == 3
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (b"not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b'{"objectId": 1}', "JSON array"),
+        (b"[1, 2]", "event 0: must be a JSON object"),
+        (json.dumps([{"portalId": 1, "occurredAt": 1, "objectId": 1}]).encode(), "event 0: eventId"),
+        (json.dumps([notification(1, objectId="abc")]).encode(), "objectId"),
+        (body_of([notification(i) for i in range(101)]), "at most 100"),
+    ],
+)
+def test_malformed_bodies(body: bytes, message: str) -> None:
+    with pytest.raises(PayloadError, match=message):
+        hubspot.parse_batch(body, trigger_stages=["demoscheduled"])
+
+
+def test_a_batch_of_100_is_fine() -> None:
+    batch = hubspot.parse_batch(body_of([notification(i) for i in range(100)]), trigger_stages=["demoscheduled"])
+    assert len(batch.events) == 100

@@ -1,0 +1,111 @@
+"""Settings: environment + rules file, validated; one clear line on error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from middleware.errors import ConfigError
+from middleware.settings import load_settings
+from tests.builders import SHIPPED_RULES
+
+
+def test_shipped_rules_file_loads(make_env: Any) -> None:
+    settings = load_settings(make_env())
+    assert settings.rules.meeting.title == "Demo: {deal_name}"
+    assert settings.rules.hubspot.trigger_stages == ("demoscheduled",)
+    assert settings.worker_concurrency == 8
+    assert settings.google_api_base_url == "https://www.googleapis.com/"
+
+
+def test_defaults_apply_to_missing_tables(make_env: Any) -> None:
+    settings = load_settings(make_env(rules="[meeting]\nduration_minutes = 45\n"))
+    assert settings.rules.meeting.duration_minutes == 45
+    assert settings.rules.meeting.send_updates == "all"
+    assert settings.rules.hubspot.start_property == "demo_start_time"
+
+
+@pytest.mark.parametrize(
+    "rules,expected",
+    [
+        ("[meeting]\nduration_minutes = 0\n", "meeting.duration_minutes"),
+        ("[meeting]\nduration_minutes = '30'\n", "meeting.duration_minutes"),
+        ("[meeting]\ntimezone = 'Mars/Olympus'\n", "meeting.timezone: unknown IANA time zone"),
+        ("[meeting]\nsend_updates = 'everyone'\n", "meeting.send_updates"),
+        ("[meeting]\ntitle = 'Demo {deal.__class__}'\n", "meeting.title: unknown field"),
+        ("[meeting]\ntitle = 'Demo {amount}'\n", "meeting.title: unknown field {amount}"),
+        ("[meeting]\ndescription = 'x {deal_name[0]}'\n", "meeting.description: unknown field"),
+        ("[meeting]\ntitle = 'Demo {'\n", "meeting.title: not a valid template"),
+        ("[hubspot]\ntrigger_stages = []\n", "hubspot.trigger_stages"),
+        ("[hubspot]\nstage = 'x'\n", "hubspot.stage: unknown key"),
+        ("[surprise]\n", "surprise: unknown key"),
+        ("this is = not toml [", "not valid TOML"),
+    ],
+)
+def test_bad_rules_name_the_key(make_env: Any, rules: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(make_env(rules=rules))
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({"WORKER_CONCURRENCY": "lots"}, "WORKER_CONCURRENCY: Not a valid integer."),
+        ({"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL: backend 'mysql' is not supported"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"GOOGLE_API_BASE_URL": "ftp://x"}, "GOOGLE_API_BASE_URL: must be an http"),
+        ({"GOOGLE_SERVICE_ACCOUNT_FILE": "/nonexistent/key.json"}, "no such file"),
+        ({"ADMIN_TOKEN": "short"}, "ADMIN_TOKEN: must be at least 8"),
+        ({"PIPEDRIVE_WEBHOOK_USER": "u"}, "must be set together"),
+        ({"MIDDLEWARE_CONFIG": "/nonexistent.toml"}, "rules file /nonexistent.toml: not found"),
+    ],
+)
+def test_bad_environment_names_the_variable(make_env: Any, env: dict, expected: str) -> None:
+    with pytest.raises(ConfigError, match=None) as info:
+        load_settings(make_env(**env))
+    assert expected in str(info.value)
+
+
+def test_key_file_must_be_a_service_account(make_env: Any, tmp_path: Any) -> None:
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({"type": "authorized_user"}))
+    with pytest.raises(ConfigError, match="not a service account key"):
+        load_settings(make_env(GOOGLE_SERVICE_ACCOUNT_FILE=str(key)))
+    key.write_text("{oops")
+    with pytest.raises(ConfigError, match="not a readable JSON"):
+        load_settings(make_env(GOOGLE_SERVICE_ACCOUNT_FILE=str(key)))
+
+
+def test_secrets_never_in_repr(make_env: Any) -> None:
+    settings = load_settings(
+        make_env(DATABASE_URL="postgresql+psycopg://u:hunter2@db/x", HUBSPOT_ACCESS_TOKEN="pat-secret")
+    )
+    assert "hunter2" not in repr(settings) and "pat-secret" not in repr(settings)
+
+
+def test_empty_variables_count_as_unset(make_env: Any) -> None:
+    settings = load_settings(make_env(HUBSPOT_CLIENT_SECRET="", ADMIN_TOKEN=""))
+    assert settings.hubspot_client_secret is None and settings.admin_token is None
+
+
+def test_cli_reports_bad_settings_in_one_line(make_env: Any) -> None:
+    env = make_env(rules=SHIPPED_RULES.replace("duration_minutes = 30", "duration_minutes = -1"))
+    result = subprocess.run(
+        [sys.executable, "-m", "middleware.cli", "db", "upgrade"],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "meeting.duration_minutes" in lines[0]
+    assert "Traceback" not in result.stderr
