@@ -101,6 +101,24 @@ def db_upgrade() -> None:
     click.echo(f"schema is up to date ({store.engine.dialect.name})")
 
 
+@cli.command("worker")
+def worker_command() -> None:
+    """Run the worker: process stored events until SIGTERM (the Procfile's `worker:`)."""
+    from middleware import worker
+
+    settings = _settings()
+    try:
+        worker.main(settings)
+    except ConfigError as exc:
+        click.echo(f"error: configuration: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - one line, then stop
+        if os.environ.get("MIDDLEWARE_DEBUG"):
+            raise
+        click.echo(f"error: worker stopped: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}", err=True)
+        sys.exit(1)
+
+
 @cli.command("send-sample-webhook")
 @click.argument("deal_id")
 @click.option(

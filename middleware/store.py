@@ -584,6 +584,10 @@ class Store:
                 ).scalar_one()
             )
 
+    def count_unfinished(self) -> int:
+        """Events not yet ``succeeded``, ``skipped`` or ``failed``."""
+        return self.count_events(EventFilter(statuses=(PENDING, RETRYING, PROCESSING)))
+
     def status_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(

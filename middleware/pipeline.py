@@ -1,0 +1,221 @@
+"""Process one claimed event: fetch the deal → plan → Calendar → record → write back → outcome.
+
+The order is what makes "one Calendar event per deal's demo" hold:
+
+1. the Calendar event id is derived from provider + account + deal (``calendar_event_id``), so
+   any number of attempts, duplicates, replays or workers converge on one event: a second
+   insert is answered 409 and turns into get-and-patch;
+2. the event id and Meet URL are recorded in the store *before* the CRM write-back, so a crash
+   between the two never loses the link: the next attempt finds it and only writes back;
+3. the CRM write-back is skipped when the deal already holds both values.
+
+Outcomes: ``succeeded``; ``skipped`` (the deal left the trigger stage); ``retrying`` with
+backoff for :class:`RetryableError` until the retry budget is spent, then ``failed``;
+``failed`` at once for :class:`PermanentError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from middleware.crm.base import CRMClient
+from middleware.errors import MiddlewareError, PermanentError, RetryableError, SkipEvent
+from middleware.meetings import (
+    MeetingSpec,
+    calendar_event_id,
+    conference_request_id,
+    plan_meeting,
+)
+from middleware.model import FAILED, RETRYING, SKIPPED, SUCCEEDED
+from middleware.retry import RetryPolicy
+from middleware.settings import Rules
+from middleware.store import Claim, Store, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class CalendarMeeting(Protocol):
+    event_id: str
+    calendar_id: str
+    meet_url: str
+
+
+class CalendarGateway(Protocol):
+    """What the pipeline needs from Google Calendar (``calendar.GoogleCalendar``)."""
+
+    def ensure_event(
+        self,
+        *,
+        organizer: str,
+        calendar_id: str,
+        event_id: str,
+        spec: MeetingSpec,
+        send_updates: str,
+        request_id: str,
+        verify: bool = False,
+    ) -> CalendarMeeting: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    retry_at: datetime | None = None
+    meet_url: str | None = None
+
+
+class Pipeline:
+    """Runs claimed events to an outcome and records it in the store."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        rules: Rules,
+        crms: Mapping[str, CRMClient],
+        calendar: CalendarGateway | None,
+        missing_settings: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.rules = rules
+        self.crms = dict(crms)
+        self.calendar = calendar
+        #: provider (or "google") → the one-line reason it is not usable, for the error message.
+        self.missing_settings = dict(missing_settings or {})
+        self.clock = clock
+        self.rand = rand
+        self.policy = RetryPolicy(
+            max_attempts=rules.retry.max_attempts,
+            base_seconds=rules.retry.base_seconds,
+            max_seconds=rules.retry.max_seconds,
+        )
+
+    def run(self, claim: Claim) -> Outcome:
+        """Process ``claim`` and record the outcome (only if this worker still holds the lease)."""
+        outcome = self._outcome(claim)
+        recorded = self.store.finish(
+            claim,
+            outcome.status,
+            reason=outcome.reason,
+            message=outcome.message,
+            retry_at=outcome.retry_at,
+        )
+        if not recorded:
+            log.warning("event %s: lease lost before the outcome was recorded", claim.event_id)
+        log.info(
+            "event %s (%s deal %s, attempt %s): %s%s",
+            claim.event_id,
+            claim.provider,
+            claim.deal_id,
+            claim.attempt,
+            outcome.status,
+            f" [{outcome.reason}] {outcome.message}" if outcome.reason else "",
+        )
+        return outcome
+
+    def _outcome(self, claim: Claim) -> Outcome:
+        try:
+            meet_url = self._process(claim)
+        except SkipEvent as exc:
+            return Outcome(SKIPPED, "not_in_trigger_stage", exc.message)
+        except RetryableError as exc:
+            return self._retry_or_fail(claim, exc)
+        except PermanentError as exc:
+            return Outcome(FAILED, exc.reason, exc.message)
+        except Exception as exc:  # a bug or an unmapped library error: retry, bounded
+            log.exception("event %s: unexpected error", claim.event_id)
+            error = RetryableError(
+                "internal_error", f"unexpected {type(exc).__name__} (see the worker log)"
+            )
+            return self._retry_or_fail(claim, error)
+        return Outcome(SUCCEEDED, meet_url=meet_url)
+
+    def _retry_or_fail(self, claim: Claim, exc: MiddlewareError) -> Outcome:
+        if self.policy.gives_up_after(claim.attempts_since_replay):
+            message = f"gave up after {claim.attempts_since_replay} attempts: {exc.message}"
+            return Outcome(FAILED, exc.reason, message)
+        delay = self.policy.delay(
+            claim.attempts_since_replay, retry_after=exc.retry_after, rand=self.rand
+        )
+        return Outcome(
+            RETRYING, exc.reason, exc.message, retry_at=self.clock() + timedelta(seconds=delay)
+        )
+
+    def _process(self, claim: Claim) -> str:
+        crm = self.crms.get(claim.provider)
+        if crm is None:
+            raise PermanentError(
+                "not_configured",
+                self.missing_settings.get(
+                    claim.provider, f"no CRM module for provider {claim.provider!r}"
+                ),
+            )
+        if self.calendar is None:
+            raise PermanentError(
+                "not_configured",
+                self.missing_settings.get("google", "Google Calendar is not configured"),
+            )
+        deal = crm.fetch_deal(claim.account_id, claim.deal_id)
+        if not deal.in_trigger_stage:
+            raise SkipEvent(
+                f"deal {deal.deal_id} is in stage {deal.stage!r}, not a trigger stage; nothing to do"
+            )
+        spec = plan_meeting(deal, self.rules.meeting)
+        event_id = calendar_event_id(claim.provider, claim.account_id, claim.deal_id)
+        record = self.store.deal_record(claim.provider, claim.account_id, claim.deal_id)
+        if (
+            record.calendar_event_id == event_id
+            and record.organizer
+            and record.organizer != spec.organizer
+        ):
+            # The deal changed owner after its event was made. The event lives in the first
+            # rep's calendar; making it again in the new rep's would be a second meeting.
+            # Keep the organizer and invite the new rep.
+            attendees = tuple(dict.fromkeys((*spec.attendees, spec.organizer)))
+            spec = dataclasses.replace(spec, organizer=record.organizer, attendees=attendees)
+        fingerprint = spec.fingerprint()
+        calendar_id = self.rules.meeting.calendar_id
+        known = (
+            record.calendar_event_id == event_id
+            and record.meet_url
+            and record.spec_fingerprint == fingerprint
+            and record.calendar_id == calendar_id
+        )
+        if known and not claim.force and record.meet_url:
+            # The same meeting was already made for this deal (a duplicate or another event of
+            # the same deal): nothing to ask Google; only make sure the CRM has the link.
+            meet_url = record.meet_url
+        else:
+            meeting = self.calendar.ensure_event(
+                organizer=spec.organizer,
+                calendar_id=calendar_id,
+                event_id=event_id,
+                spec=spec,
+                send_updates=self.rules.meeting.send_updates,
+                request_id=conference_request_id(event_id),
+                verify=claim.force or record.calendar_event_id == event_id,
+            )
+            if not meeting.meet_url:  # never write an empty link anywhere
+                raise RetryableError(
+                    "conference_pending", "Google returned the event without a Meet link yet"
+                )
+            meet_url = meeting.meet_url
+        self.store.record_meeting(
+            claim,
+            calendar_id=calendar_id,
+            calendar_event_id=event_id,
+            organizer=spec.organizer,
+            meet_url=meet_url,
+            spec_fingerprint=fingerprint,
+        )
+        crm.write_back(deal, meet_url=meet_url, calendar_event_id=event_id)
+        return meet_url

@@ -1,0 +1,222 @@
+"""The ``worker`` process: claim due events, run the pipeline, keep leases alive, stop cleanly.
+
+* Up to ``WORKER_CONCURRENCY`` events run at once, each in a thread of a pool; the main loop
+  claims only as many events as there are free threads, so nothing waits in a local queue.
+* A heartbeat renews the leases of running events every third of the lease; a worker that
+  dies (SIGKILL, power cut) stops renewing, and another worker takes its events over once the
+  lease expires (``WORKER_LEASE_SECONDS``, 60 s by default: well inside the contract's 2 min).
+* SIGTERM/SIGINT: stop claiming, let running events finish for up to ``grace_seconds``, then
+  release whatever is still held so another worker can take it at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from middleware.database import process_tag
+from middleware.pipeline import CalendarGateway, Pipeline
+from middleware.settings import Settings
+from middleware.store import Claim, Store
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        pipeline: Pipeline,
+        *,
+        concurrency: int = 8,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 0.5,
+        max_attempts: int = 10,
+        grace_seconds: float = 20.0,
+        name: str | None = None,
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.grace_seconds = grace_seconds
+        self.name = name or process_tag()
+        self.stopping = threading.Event()
+        self._running: dict[Future[Any], Claim] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    def stop(self, *_: Any) -> None:
+        """Ask the loop to stop (signal-handler compatible)."""
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Work until :meth:`stop` is called."""
+        log.info("worker %s: started, %d at once", self.name, self.concurrency)
+        heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
+        heartbeat.start()
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="event") as pool:
+            while not self.stopping.is_set():
+                self._reap()
+                free = self.concurrency - len(self._running)
+                claims = self._claim(free) if free > 0 else []
+                for claim in claims:
+                    future = pool.submit(self.pipeline.run, claim)
+                    with self._lock:
+                        self._running[future] = claim
+                if not claims:
+                    self._wait_for_work()
+            self._shutdown()
+        log.info("worker %s: stopped", self.name)
+
+    def run_until_done(self, timeout: float = 60.0) -> None:
+        """Run until no event is pending, retrying or processing (tests and the demo).
+
+        Raises TimeoutError if events are still unfinished after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        thread = threading.Thread(target=self.run, name="worker-loop", daemon=True)
+        thread.start()
+        try:
+            while time.monotonic() < deadline:
+                if not self._running and self.store.count_unfinished() == 0:
+                    return
+                time.sleep(min(self.poll_seconds, 0.05))
+            raise TimeoutError("events still unfinished after the timeout")
+        finally:
+            self.stop()
+            thread.join(self.grace_seconds + 5)
+
+    def _claim(self, limit: int) -> list[Claim]:
+        try:
+            return self.store.claim(
+                self.name, limit, self.lease_seconds, max_attempts=self.max_attempts
+            )
+        except SQLAlchemyError as exc:
+            log.error(
+                "worker %s: cannot claim events (%s); retrying", self.name, type(exc).__name__
+            )
+            self.stopping.wait(min(5.0, self.poll_seconds * 10))
+            return []
+
+    def _wait_for_work(self) -> None:
+        running = list(self._running)
+        if running:
+            wait(running, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+        else:
+            self.stopping.wait(self.poll_seconds)
+
+    def _reap(self) -> None:
+        with self._lock:
+            done = [f for f in self._running if f.done()]
+            for future in done:
+                claim = self._running.pop(future)
+                error = future.exception()
+                if error is not None:  # the pipeline records outcomes itself; this is a store fault
+                    log.error(
+                        "event %s: outcome not recorded (%s); its lease will expire",
+                        claim.event_id,
+                        type(error).__name__,
+                    )
+
+    def _heartbeat(self) -> None:
+        while not self._done.wait(self.lease_seconds / 3):
+            with self._lock:
+                held = list(self._running.values())
+            if not held:
+                continue
+            try:
+                lost = self.store.renew(held, self.lease_seconds)
+            except SQLAlchemyError as exc:
+                log.error("worker %s: cannot renew leases (%s)", self.name, type(exc).__name__)
+                continue
+            for event_id in lost:
+                log.warning("event %s: lease lost to another worker", event_id)
+
+    def _shutdown(self) -> None:
+        running = list(self._running)
+        if running:
+            log.info("worker %s: finishing %d running events", self.name, len(running))
+            wait(running, timeout=self.grace_seconds)
+        self._reap()
+        with self._lock:
+            left = list(self._running.values())
+        for claim in left:
+            with contextlib.suppress(SQLAlchemyError):  # if the store is down, the lease expires
+                self.store.release(claim, "worker stopped before this attempt finished")
+        self._done.set()
+
+
+def build_pipeline(settings: Settings, store: Store) -> Pipeline:
+    """Wire the configured CRM clients and Google Calendar into a pipeline.
+
+    A provider or Google whose settings are missing is left out, with the message its events
+    will fail with; a key file that cannot be loaded raises ConfigError (start-up stops).
+    """
+    from middleware.calendar import GoogleCalendar
+    from middleware.crm.hubspot_client import HubSpotClient
+
+    crms: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    if settings.hubspot_access_token:
+        crms["hubspot"] = HubSpotClient(
+            base_url=settings.hubspot_api_base_url,
+            access_token=settings.hubspot_access_token,
+            rules=settings.rules.hubspot,
+        )
+    else:
+        missing["hubspot"] = (
+            "HUBSPOT_ACCESS_TOKEN is not set: the worker cannot read HubSpot deals; set it and replay"
+        )
+    calendar: CalendarGateway | None = None
+    if settings.google_service_account_file:
+        calendar = GoogleCalendar.from_key_file(
+            settings.google_service_account_file, api_base_url=settings.google_api_base_url
+        )
+    else:
+        missing["google"] = (
+            "GOOGLE_SERVICE_ACCOUNT_FILE is not set: the worker cannot create Calendar events; set it and replay"
+        )
+    return Pipeline(
+        store=store, rules=settings.rules, crms=crms, calendar=calendar, missing_settings=missing
+    )
+
+
+def main(settings: Settings) -> None:
+    """Entry point of ``middleware worker``: migrate, wire, run until SIGTERM/SIGINT."""
+    from middleware.database import make_engine, upgrade_schema
+
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    engine = make_engine(settings.database_url, pool_size=settings.worker_concurrency + 2)
+    upgrade_schema(engine)
+    store = Store(engine)
+    pipeline = build_pipeline(settings, store)
+    for reason in pipeline.missing_settings.values():
+        log.warning("%s", reason)
+    worker = Worker(
+        store,
+        pipeline,
+        concurrency=settings.worker_concurrency,
+        lease_seconds=settings.worker_lease_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        max_attempts=settings.rules.retry.max_attempts,
+    )
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    worker.run()
+    engine.dispose()

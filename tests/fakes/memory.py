@@ -1,0 +1,114 @@
+"""In-process fakes of the pipeline's two gateways: a CRM and Google Calendar.
+
+Real implementations of the same interfaces (``CRMClient``, ``CalendarGateway``) with the
+semantics the pipeline relies on: one event per id (a second create is "409" and becomes a
+get + update), write-back recorded, errors injectable. Unit tests use these; integration tests
+use the HTTP emulators and the real adapters.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from middleware.errors import MiddlewareError, PermanentError
+from middleware.meetings import MeetingSpec
+from middleware.model import Deal
+
+
+@dataclass
+class FakeMeeting:
+    event_id: str
+    calendar_id: str
+    meet_url: str
+    organizer: str
+    spec: MeetingSpec
+    status: str = "confirmed"
+    writes: int = 1
+
+
+class FakeCalendar:
+    def __init__(self) -> None:
+        self.events: dict[tuple[str, str], FakeMeeting] = {}
+        self.calls: list[str] = []
+        self.errors: list[MiddlewareError] = []
+        self._lock = threading.Lock()
+
+    def fail_next(self, *errors: MiddlewareError) -> None:
+        self.errors.extend(errors)
+
+    def ensure_event(
+        self,
+        *,
+        organizer: str,
+        calendar_id: str,
+        event_id: str,
+        spec: MeetingSpec,
+        send_updates: str,
+        request_id: str,
+        verify: bool = False,
+    ) -> FakeMeeting:
+        with self._lock:
+            self.calls.append(event_id)
+            if self.errors:
+                raise self.errors.pop(0)
+            key = (organizer, event_id)
+            existing = self.events.get(key)
+            if existing is None:
+                existing = FakeMeeting(
+                    event_id, calendar_id, f"https://meet.google.com/fak-{len(self.events):04d}-xyz", organizer, spec
+                )
+                self.events[key] = existing
+            elif existing.spec != spec or existing.status != "confirmed":
+                existing.spec, existing.status = spec, "confirmed"
+                existing.writes += 1
+            return existing
+
+
+@dataclass
+class FakeCRM:
+    provider: str = "hubspot"
+    deals: dict[str, Deal] = field(default_factory=dict)
+    writes: list[tuple[str, str, str]] = field(default_factory=list)
+    errors: list[MiddlewareError] = field(default_factory=list)
+    write_errors: list[MiddlewareError] = field(default_factory=list)
+
+    def add(self, deal: Deal) -> None:
+        self.deals[deal.deal_id] = deal
+
+    def fetch_deal(self, account_id: str, deal_id: str) -> Deal:
+        if self.errors:
+            raise self.errors.pop(0)
+        try:
+            return self.deals[deal_id]
+        except KeyError:
+            raise PermanentError("deal_not_found", f"deal {deal_id} not found") from None
+
+    def write_back(self, deal: Deal, *, meet_url: str, calendar_event_id: str) -> bool:
+        if self.write_errors:
+            raise self.write_errors.pop(0)
+        current = self.deals[deal.deal_id]
+        if current.current_meet_url == meet_url and current.current_event_id == calendar_event_id:
+            return False
+        self.deals[deal.deal_id] = replace(current, current_meet_url=meet_url, current_event_id=calendar_event_id)
+        self.writes.append((deal.deal_id, meet_url, calendar_event_id))
+        return True
+
+
+def make_deal(deal_id: str = "1", **overrides: Any) -> Deal:
+    values: dict[str, Any] = {
+        "provider": "hubspot",
+        "account_id": "62515",
+        "deal_id": deal_id,
+        "name": f"Acme {deal_id}",
+        "stage": "demoscheduled",
+        "in_trigger_stage": True,
+        "owner_email": "rep@seller.example",
+        "company": "Acme Inc",
+        "start_value": "2030-01-07T15:00:00Z",
+        "start_property": "demo_start_time",
+        "contact_emails": ("buyer@acme.example",),
+    }
+    values.update(overrides)
+    return Deal(**values)

@@ -1,0 +1,51 @@
+"""The in-process fakes behave like the real gateways where the pipeline depends on it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from middleware.errors import PermanentError, RetryableError
+from middleware.meetings import MeetingSpec
+from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
+
+SPEC = MeetingSpec(
+    title="t", description="d", start=datetime(2030, 1, 1, tzinfo=UTC),
+    end=datetime(2030, 1, 1, 0, 30, tzinfo=UTC), timezone="UTC", organizer="rep@x.example",
+)
+
+
+def ensure(cal: FakeCalendar, spec: MeetingSpec = SPEC, event_id: str = "abcde") -> object:
+    return cal.ensure_event(organizer=spec.organizer, calendar_id="primary", event_id=event_id,
+                            spec=spec, send_updates="all", request_id="r")
+
+
+def test_calendar_is_idempotent_per_id_and_updates_on_change() -> None:
+    cal = FakeCalendar()
+    first = ensure(cal)
+    assert ensure(cal) is first and len(cal.events) == 1
+    moved = replace(SPEC, start=SPEC.start + timedelta(hours=1), end=SPEC.end + timedelta(hours=1))
+    assert ensure(cal, moved) is first and first.writes == 2  # type: ignore[attr-defined]
+    ensure(cal, event_id="fghij")
+    assert len(cal.events) == 2
+
+
+def test_calendar_injected_errors() -> None:
+    cal = FakeCalendar()
+    cal.fail_next(RetryableError("google_unavailable", "503"))
+    with pytest.raises(RetryableError):
+        ensure(cal)
+    assert ensure(cal) is not None
+
+
+def test_crm_write_back_only_when_values_change() -> None:
+    crm = FakeCRM()
+    crm.add(make_deal("1"))
+    deal = crm.fetch_deal("62515", "1")
+    assert crm.write_back(deal, meet_url="u", calendar_event_id="e") is True
+    assert crm.write_back(crm.fetch_deal("62515", "1"), meet_url="u", calendar_event_id="e") is False
+    assert crm.writes == [("1", "u", "e")]
+    with pytest.raises(PermanentError):
+        crm.fetch_deal("62515", "404")
