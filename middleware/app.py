@@ -35,10 +35,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         store = Store(make_engine(settings.database_url, pool_size=4))
     app.extensions["middleware"] = Services(settings=settings, store=store)
 
-    from middleware.web import health, webhooks
+    from middleware.web import admin, health, openapi, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(openapi.bp)
     _register_error_handlers(app)
     return app
 

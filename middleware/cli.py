@@ -115,7 +115,10 @@ def worker_command() -> None:
     except Exception as exc:  # noqa: BLE001 - one line, then stop
         if os.environ.get("MIDDLEWARE_DEBUG"):
             raise
-        click.echo(f"error: worker stopped: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}", err=True)
+        click.echo(
+            f"error: worker stopped: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -183,6 +186,183 @@ def send_sample_webhook(
     click.echo(f"{response.status_code} {response.text.strip()}")
     if response.status_code >= 300:
         sys.exit(1)
+
+
+def _filter_options(func: F) -> F:
+    """The admin API's filters as CLI options."""
+    options = [
+        click.option(
+            "--status",
+            help="pending, processing, retrying, succeeded, skipped, failed (comma-separated)",
+        ),
+        click.option("--provider", help="hubspot, pipedrive"),
+        click.option("--deal-id", help="the CRM's deal id"),
+        click.option("--created-after", help="ISO 8601 with offset, e.g. 2026-11-01T00:00:00Z"),
+        click.option("--created-before", help="ISO 8601 with offset"),
+        click.option("--reason", help="last_error reason code, e.g. google_delegation_denied"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _filter_input(values: dict[str, Any]) -> dict[str, Any]:
+    names = ("status", "provider", "deal_id", "created_after", "created_before", "reason")
+    return {k: values[k] for k in names if values.get(k) is not None}
+
+
+def _load(schema: Any, data: dict[str, Any]) -> Any:
+    from middleware.filters import InputError, load
+
+    try:
+        return load(schema, data)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@cli.group()
+def events() -> None:
+    """Inspect and replay stored events (the admin API, on the box)."""
+
+
+@events.command("list")
+@_filter_options
+@click.option("--limit", type=int, default=50, show_default=True, help="at most 500")
+@click.option("--cursor", help="next_cursor printed by the previous page")
+@click.option("--json", "as_json", is_flag=True, help="print JSON like GET /admin/events")
+@one_line_errors
+def events_list(limit: int, cursor: str | None, as_json: bool, **values: Any) -> None:
+    """List events, newest first."""
+    from middleware.filters import ListQuerySchema
+
+    data = {**_filter_input(values), "limit": limit}
+    if cursor is not None:
+        data["cursor"] = cursor
+    query = _load(ListQuerySchema(), data)
+    store = _store(_settings())
+    page, before = store.list_events(
+        query["filter"], limit=query["limit"], before_id=query["before_id"]
+    )
+    next_cursor = str(before) if before is not None else None
+    if as_json:
+        _echo_json({"events": page, "next_cursor": next_cursor})
+        return
+    if not page:
+        click.echo("no events match")
+        return
+    click.echo(
+        f"{'ID':>7}  {'STATUS':<10} {'PROVIDER':<9} {'DEAL':<12} {'TRIES':>5}  {'CREATED':<20}  LAST ERROR"
+    )
+    for e in page:
+        error = f"[{e['last_error_reason']}] {e['last_error']}" if e["last_error"] else ""
+        click.echo(
+            f"{e['id']:>7}  {e['status']:<10} {e['provider']:<9} {e['deal_id']:<12} {e['attempts']:>5}  "
+            f"{e['created_at'][:19]:<20}  {error[:100]}"
+        )
+    if next_cursor:
+        click.echo(f"more: --cursor {next_cursor}")
+
+
+@events.command("show")
+@click.argument("event_id", type=int)
+@one_line_errors
+def events_show(event_id: int) -> None:
+    """Show one event with its attempts and errors (JSON)."""
+    event = _store(_settings()).get_event(event_id)
+    if event is None:
+        raise CLIError(f"event {event_id} not found")
+    _echo_json(event)
+
+
+@events.command("replay")
+@click.argument("event_id", type=int, required=False)
+@_filter_options
+@click.option("--dry-run", is_flag=True, help="only count and show a sample; change nothing")
+@click.option("--force", is_flag=True, help="also replay succeeded events (never a second meeting)")
+@one_line_errors
+def events_replay(event_id: int | None, dry_run: bool, force: bool, **values: Any) -> None:
+    """Send EVENT_ID, or every event the filters match (default --status failed), back to pending."""
+    from middleware.filters import BulkReplaySchema
+
+    filters = _filter_input(values)
+    store = _store(_settings())
+    actor = f"cli:{os.environ.get('USER', '?')}"
+    if event_id is not None:
+        if filters:
+            raise click.UsageError("give an EVENT_ID or filters, not both")
+        if dry_run:
+            event = store.get_event(event_id)
+            if event is None:
+                raise CLIError(f"event {event_id} not found")
+            click.echo(f"would replay event {event_id} ({event['status']})")
+            return
+        result = store.replay_event(event_id, force=force)
+        if not result.ok:
+            raise CLIError(result.error or "refused")
+        store.audit(actor, "replay", {"event_id": event_id, "force": force}, 1)
+        click.echo(f"event {event_id} is pending again")
+        return
+    options = _load(BulkReplaySchema(), {**filters, "dry_run": dry_run, "force": force})
+    result = store.replay_matching(options["filter"], force=force, dry_run=dry_run)
+    if dry_run:
+        click.echo(f"would replay {result.count} events")
+        for e in result.sample:
+            click.echo(
+                f"  {e['id']}  {e['status']}  deal {e['deal_id']}  {e['last_error'] or ''}"[:160]
+            )
+        return
+    store.audit(
+        actor, "bulk_replay", {**options["filter"].describe(), "force": force}, result.count
+    )
+    click.echo(f"replayed {result.count} events")
+
+
+@events.command("audit")
+@click.option("--limit", type=int, default=50, show_default=True)
+@one_line_errors
+def events_audit(limit: int) -> None:
+    """What operators changed (replays, prunes), newest first."""
+    items, _ = _store(_settings()).list_audit(limit=max(1, min(limit, 500)))
+    for item in items:
+        click.echo(
+            f"{item['at']}  {item['actor']:<24} {item['action']:<12} {item['count']:>6}  {json.dumps(item['target'])}"
+        )
+    if not items:
+        click.echo("no operator actions recorded")
+
+
+@cli.command("prune")
+@click.option(
+    "--older-than-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="[default: retention.keep_days]",
+)
+@click.option("--include-failed", is_flag=True, help="also delete failed events (normally kept)")
+@click.option("--dry-run", is_flag=True, help="only count")
+@one_line_errors
+def prune(older_than_days: int | None, include_failed: bool, dry_run: bool) -> None:
+    """Delete succeeded and skipped events (and their attempts) older than N days."""
+    from datetime import timedelta
+
+    settings = _settings()
+    days = settings.rules.retention.keep_days if older_than_days is None else older_than_days
+    if days == 0 and older_than_days is None:
+        click.echo("retention.keep_days is 0: keeping everything")
+        return
+    store = _store(settings)
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    count = store.prune(cutoff, include_failed=include_failed, dry_run=dry_run)
+    if dry_run:
+        click.echo(f"would delete {count} events older than {days} days")
+        return
+    store.audit(
+        f"cli:{os.environ.get('USER', '?')}",
+        "prune",
+        {"older_than_days": days, "include_failed": include_failed},
+        count,
+    )
+    click.echo(f"deleted {count} events older than {days} days")
 
 
 def main() -> None:

@@ -1,0 +1,203 @@
+"""Operator input, validated once for the admin API and the CLI (marshmallow schemas).
+
+The same schemas describe the admin API in its OpenAPI document (``web/openapi.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+)
+
+from middleware.model import STATUSES
+from middleware.store import EventFilter
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+class InputError(ValueError):
+    """Operator input that does not validate; the message names the field."""
+
+
+def _first_error(messages: Any) -> str:
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        inner = _first_error(value)
+        return f"{key}: {inner}" if not isinstance(key, int) else inner
+    if isinstance(messages, list) and messages:
+        return _first_error(messages[0])
+    return str(messages)
+
+
+def load(schema: Schema, data: Mapping[str, Any]) -> Any:
+    """Load ``data`` with ``schema``; raise :class:`InputError` with one line on failure."""
+    try:
+        return schema.load(dict(data))
+    except ValidationError as exc:
+        message = _first_error(exc.messages)
+        raise InputError(message.replace("Unknown field.", "unknown field")) from None
+
+
+def _split_statuses(value: Any) -> Any:
+    if isinstance(value, str):
+        return [s.strip() for s in value.split(",") if s.strip()]
+    return value
+
+
+class FilterSchema(Schema):
+    """Which events: every field optional; ``status`` may list several (``failed,retrying``)."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.List(
+        fields.String(validate=validate.OneOf(STATUSES)),
+        metadata={
+            "description": f"one or more of {', '.join(STATUSES)} (comma-separated in a query)"
+        },
+    )
+    provider = fields.String(validate=validate.Length(min=1, max=32))
+    deal_id = fields.String(validate=validate.Length(min=1, max=64))
+    created_after = fields.AwareDateTime(
+        default_timezone=None, metadata={"description": "ISO 8601 with offset"}
+    )
+    created_before = fields.AwareDateTime(default_timezone=None)
+    reason = fields.String(
+        validate=validate.Length(min=1, max=64), metadata={"description": "last_error reason code"}
+    )
+
+    @pre_load
+    def _statuses(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "status" in data:
+            data["status"] = _split_statuses(data["status"])
+        return data
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> EventFilter:
+        return EventFilter(
+            statuses=tuple(data.get("status") or ()),
+            provider=data.get("provider"),
+            deal_id=data.get("deal_id"),
+            created_after=data.get("created_after"),
+            created_before=data.get("created_before"),
+            reason=data.get("reason"),
+        )
+
+
+class ListQuerySchema(FilterSchema):
+    """``GET /admin/events`` query: a filter plus paging (newest first)."""
+
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE,
+        validate=validate.Range(min=1),
+        metadata={"description": f"page size, default {DEFAULT_PAGE}, at most {MAX_PAGE}"},
+    )
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        cursor = data.pop("cursor", None)
+        limit = min(data.pop("limit", DEFAULT_PAGE), MAX_PAGE)
+        before: int | None = None
+        if cursor is not None:
+            if not cursor.isdigit():
+                raise ValidationError("not a cursor returned by this API", "cursor")
+            before = int(cursor)
+        return {"filter": super()._make(data, **kwargs), "limit": limit, "before_id": before}
+
+
+class ReplaySchema(Schema):
+    """``POST /admin/events/<id>/replay`` body (optional)."""
+
+    class Meta:
+        unknown = RAISE
+
+    force = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "also replay a succeeded event (it re-checks Google; never a second meeting)"
+        },
+    )
+
+
+class BulkReplaySchema(FilterSchema):
+    """``POST /admin/events/replay`` body: a filter (``status`` defaults to ``failed``)."""
+
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "count and sample only"})
+    force = fields.Boolean(load_default=False, metadata={"description": "include succeeded events"})
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        dry_run = data.pop("dry_run", False)
+        force = data.pop("force", False)
+        data.setdefault("status", ["failed"])
+        return {"filter": super()._make(data, **kwargs), "dry_run": dry_run, "force": force}
+
+
+class AttemptSchema(Schema):
+    number = fields.Integer()
+    worker = fields.String()
+    started_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+    outcome = fields.String(
+        metadata={
+            "description": "processing, succeeded, skipped, retrying, failed, abandoned, released"
+        }
+    )
+    error_reason = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    retry_at = fields.String(allow_none=True)
+
+
+class EventSchema(Schema):
+    """An event as the admin API shows it (CONTRACT.md)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.Integer()
+    provider = fields.String()
+    account_id = fields.String()
+    deal_id = fields.String()
+    trigger = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    last_error_reason = fields.String(allow_none=True)
+    meet_url = fields.String(allow_none=True)
+    calendar_event_id = fields.String(allow_none=True)
+    next_attempt_at = fields.String(allow_none=True)
+    occurred_at = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class EventDetailSchema(EventSchema):
+    attempt_history = fields.List(fields.Nested(AttemptSchema))
+    errors = fields.List(fields.Dict())
+    payload = fields.Dict()
+
+
+class EventPageSchema(Schema):
+    events = fields.List(fields.Nested(EventSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CountSchema(Schema):
+    count = fields.Integer()
+    sample = fields.List(fields.Nested(EventSchema))
+
+
+class ErrorSchema(Schema):
+    error = fields.String()
