@@ -106,7 +106,7 @@ class ListQuerySchema(FilterSchema):
     cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
 
     @post_load
-    def _make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         cursor = data.pop("cursor", None)
         limit = min(data.pop("limit", DEFAULT_PAGE), MAX_PAGE)
         before: int | None = None
@@ -138,7 +138,7 @@ class BulkReplaySchema(FilterSchema):
     force = fields.Boolean(load_default=False, metadata={"description": "include succeeded events"})
 
     @post_load
-    def _make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         dry_run = data.pop("dry_run", False)
         force = data.pop("force", False)
         data.setdefault("status", ["failed"])

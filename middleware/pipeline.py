@@ -41,9 +41,12 @@ log = logging.getLogger(__name__)
 
 
 class CalendarMeeting(Protocol):
-    event_id: str
-    calendar_id: str
-    meet_url: str
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def calendar_id(self) -> str: ...
+    @property
+    def meet_url(self) -> str: ...
 
 
 class CalendarGateway(Protocol):

@@ -43,6 +43,7 @@ class Worker:
         max_attempts: int = 10,
         grace_seconds: float = 20.0,
         name: str | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -52,7 +53,7 @@ class Worker:
         self.max_attempts = max_attempts
         self.grace_seconds = grace_seconds
         self.name = name or process_tag()
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
         self._running: dict[Future[Any], Claim] = {}
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -202,6 +203,10 @@ def main(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Handle SIGTERM from the very start: a stop during migration or wiring is a clean exit too.
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     engine = make_engine(settings.database_url, pool_size=settings.worker_concurrency + 2)
     upgrade_schema(engine)
     store = Store(engine)
@@ -215,8 +220,7 @@ def main(settings: Settings) -> None:
         lease_seconds=settings.worker_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
         max_attempts=settings.rules.retry.max_attempts,
+        stopping=stopping,
     )
-    signal.signal(signal.SIGTERM, worker.stop)
-    signal.signal(signal.SIGINT, worker.stop)
     worker.run()
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -30,7 +31,9 @@ def free_port() -> int:
 class Proc:
     """One process type started from the Procfile with ``bash -c``, in its own process group."""
 
-    def __init__(self, kind: str, env: dict[str, str], *, cwd: Path, log: Path, port: int | None = None) -> None:
+    def __init__(
+        self, kind: str, env: dict[str, str], *, cwd: Path, log: Path, port: int | None = None
+    ) -> None:
         self.kind = kind
         self.port = port
         self.log_path = log
@@ -57,7 +60,9 @@ class Proc:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited {self.popen.returncode}: {self.output()[-2000:]}")
+                raise RuntimeError(
+                    f"{self.kind} exited {self.popen.returncode}: {self.output()[-2000:]}"
+                )
             try:
                 if requests.get(self.url + path, timeout=1).status_code == 200:
                     return
@@ -72,10 +77,8 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self, timeout: float = 15) -> int | None:
         if self.popen.poll() is None:

@@ -26,10 +26,14 @@ def cli_store(env: dict[str, str]) -> Store:
     engine = make_engine(env["DATABASE_URL"])
     upgrade_schema(engine)
     store = Store(engine)
-    ids = store.add_events([NewEvent("hubspot", "1", str(i), f"k{i}", "s", None, {}) for i in range(4)]).ids
+    ids = store.add_events(
+        [NewEvent("hubspot", "1", str(i), f"k{i}", "s", None, {}) for i in range(4)]
+    ).ids
     for claim in store.claim("w", 4, 60):
         if claim.deal_id in ("0", "1"):
-            store.finish(claim, "failed", reason="google_delegation_denied", message="Google refused rep@x")
+            store.finish(
+                claim, "failed", reason="google_delegation_denied", message="Google refused rep@x"
+            )
         else:
             store.finish(claim, "succeeded")
     assert len(ids) == 4
@@ -54,7 +58,10 @@ def test_list_table_and_json(env: dict[str, str], cli_store: Store) -> None:
 
 def test_show(env: dict[str, str], cli_store: Store) -> None:
     result = run(env, "events", "show", "1")
-    assert result.exit_code == 0 and json.loads(result.output)["attempt_history"][0]["outcome"] == "failed"
+    assert (
+        result.exit_code == 0
+        and json.loads(result.output)["attempt_history"][0]["outcome"] == "failed"
+    )
     missing = run(env, "events", "show", "99")
     assert missing.exit_code == 1 and missing.output.strip() == "error: event 99 not found"
 
@@ -79,8 +86,17 @@ def test_bad_input_is_one_line(env: dict[str, str], cli_store: Store) -> None:
 
 
 def test_prune(env: dict[str, str], cli_store: Store) -> None:
-    assert run(env, "prune", "--older-than-days", "0", "--dry-run").output.strip() == "would delete 2 events older than 0 days"
-    assert run(env, "prune", "--older-than-days", "0").output.strip() == "deleted 2 events older than 0 days"
+    assert (
+        run(env, "prune", "--older-than-days", "0", "--dry-run").output.strip()
+        == "would delete 2 events older than 0 days"
+    )
+    assert (
+        run(env, "prune", "--older-than-days", "0").output.strip()
+        == "deleted 2 events older than 0 days"
+    )
     assert cli_store.status_counts()["failed"] == 2
-    assert run(env, "prune", "--older-than-days", "0", "--include-failed").output.strip() == "deleted 2 events older than 0 days"
+    assert (
+        run(env, "prune", "--older-than-days", "0", "--include-failed").output.strip()
+        == "deleted 2 events older than 0 days"
+    )
     assert run(env, "prune").output.strip() == "deleted 0 events older than 30 days"

@@ -28,9 +28,23 @@ def test_plan_from_a_complete_deal() -> None:
         "77",
         name="Acme rollout",
         owner_email="Rep@Seller.example",
-        contact_emails=("buyer@acme.example", "BUYER@acme.example", "rep@seller.example", None, "not-an-email", "cto@acme.example"),
+        contact_emails=(
+            "buyer@acme.example",
+            "BUYER@acme.example",
+            "rep@seller.example",
+            None,
+            "not-an-email",
+            "cto@acme.example",
+        ),
     )
-    spec = plan_meeting(deal, MeetingRules(title="Demo: {deal_name} ({deal_id})", description="For {company} by {rep_email}", duration_minutes=45))
+    spec = plan_meeting(
+        deal,
+        MeetingRules(
+            title="Demo: {deal_name} ({deal_id})",
+            description="For {company} by {rep_email}",
+            duration_minutes=45,
+        ),
+    )
     assert spec.title == "Demo: Acme rollout (77)"
     assert spec.description == "For Acme Inc by rep@seller.example"
     assert spec.start == datetime(2030, 1, 7, 15, 0, tzinfo=UTC)
@@ -83,7 +97,14 @@ def test_missing_owner(owner: str | None) -> None:
 
 def test_templates_only_take_documented_fields() -> None:
     check_template("Demo {deal_name} {deal_id} {company} {rep_email:>5}")
-    for bad in ("{deal_name.upper}", "{deal_name[0]}", "{0}", "{}", "{password}", "{deal_name:{x}}"):
+    for bad in (
+        "{deal_name.upper}",
+        "{deal_name[0]}",
+        "{0}",
+        "{}",
+        "{password}",
+        "{deal_name:{x}}",
+    ):
         with pytest.raises(ValueError):
             check_template(bad)
 
@@ -97,8 +118,20 @@ def test_event_id_is_deterministic_base32hex() -> None:
     first = calendar_event_id("hubspot", "62515", "123")
     assert first == calendar_event_id("hubspot", "62515", "123")
     assert re.fullmatch(r"[a-v0-9]{5,1024}", first)
-    assert len({first, calendar_event_id("hubspot", "62516", "123"), calendar_event_id("pipedrive", "62515", "123")}) == 3
+    assert (
+        len(
+            {
+                first,
+                calendar_event_id("hubspot", "62516", "123"),
+                calendar_event_id("pipedrive", "62515", "123"),
+            }
+        )
+        == 3
+    )
 
 
 def test_clean_attendees() -> None:
-    assert clean_attendees([" A@x.io ", "a@x.io", "b@x.io", "rep@x.io"], exclude="REP@x.io") == ("a@x.io", "b@x.io")
+    assert clean_attendees([" A@x.io ", "a@x.io", "b@x.io", "rep@x.io"], exclude="REP@x.io") == (
+        "a@x.io",
+        "b@x.io",
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from middleware.errors import PermanentError, RetryableError
+from middleware.errors import RetryableError
 from middleware.model import NewEvent
 from middleware.pipeline import Pipeline
 from middleware.settings import RetryRules, Rules
@@ -45,14 +45,35 @@ def calendar() -> FakeCalendar:
     return FakeCalendar()
 
 
-def make_pipeline(store: Store, crm: FakeCRM, calendar: FakeCalendar | None, clock: Any, **retry: Any) -> Pipeline:
-    rules = Rules(retry=RetryRules(**{"max_attempts": 3, "base_seconds": 2.0, "max_seconds": 60.0, **retry}))
-    return Pipeline(store=store, rules=rules, crms={"hubspot": crm}, calendar=calendar, clock=clock, rand=lambda: 0.5)
+def make_pipeline(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar | None, clock: Any, **retry: Any
+) -> Pipeline:
+    rules = Rules(
+        retry=RetryRules(**{"max_attempts": 3, "base_seconds": 2.0, "max_seconds": 60.0, **retry})
+    )
+    return Pipeline(
+        store=store,
+        rules=rules,
+        crms={"hubspot": crm},
+        calendar=calendar,
+        clock=clock,
+        rand=lambda: 0.5,
+    )
 
 
 def add(store: Store, deal: str, key: str | None = None) -> int:
     [event_id] = store.add_events(
-        [NewEvent("hubspot", "62515", deal, key or f"k{deal}-{datetime.now().timestamp()}", "demoscheduled", None, {})]
+        [
+            NewEvent(
+                "hubspot",
+                "62515",
+                deal,
+                key or f"k{deal}-{datetime.now().timestamp()}",
+                "demoscheduled",
+                None,
+                {},
+            )
+        ]
     ).ids
     return event_id
 
@@ -79,7 +100,9 @@ def test_happy_path(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: C
     assert crm.writes == [("1", e["meet_url"], e["calendar_event_id"])]
 
 
-def test_many_events_for_one_deal_make_one_meeting_and_one_write(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_many_events_for_one_deal_make_one_meeting_and_one_write(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     ids = [add(store, "2", f"dup-{i}") for i in range(5)]
     pipeline = make_pipeline(store, crm, calendar, clock)
     for _ in ids:
@@ -90,7 +113,9 @@ def test_many_events_for_one_deal_make_one_meeting_and_one_write(store: Store, c
     assert len(crm.writes) == 1
 
 
-def test_deal_left_the_stage_is_skipped(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_deal_left_the_stage_is_skipped(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     crm.add(make_deal("3", stage="closedlost", in_trigger_stage=False))
     event_id = add(store, "3")
     run_one(store, make_pipeline(store, crm, calendar, clock))
@@ -100,7 +125,9 @@ def test_deal_left_the_stage_is_skipped(store: Store, crm: FakeCRM, calendar: Fa
     assert calendar.events == {} and crm.writes == []
 
 
-def test_transient_fault_retries_with_backoff_then_succeeds(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_transient_fault_retries_with_backoff_then_succeeds(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     event_id = add(store, "1")
     calendar.fail_next(RetryableError("google_unavailable", "Google answered 503", retry_after=30))
     pipeline = make_pipeline(store, crm, calendar, clock)
@@ -112,10 +139,15 @@ def test_transient_fault_retries_with_backoff_then_succeeds(store: Store, crm: F
     clock.now += timedelta(seconds=30)
     assert run_one(store, pipeline).status == "succeeded"
     e = event(store, event_id)
-    assert e["attempts"] == 2 and [a["outcome"] for a in e["attempt_history"]] == ["retrying", "succeeded"]
+    assert e["attempts"] == 2 and [a["outcome"] for a in e["attempt_history"]] == [
+        "retrying",
+        "succeeded",
+    ]
 
 
-def test_retry_budget_then_failed(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_retry_budget_then_failed(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     event_id = add(store, "1")
     crm.errors.extend(RetryableError("crm_unavailable", "HubSpot answered 502") for _ in range(5))
     pipeline = make_pipeline(store, crm, calendar, clock)
@@ -125,19 +157,29 @@ def test_retry_budget_then_failed(store: Store, crm: FakeCRM, calendar: FakeCale
         clock.now += timedelta(minutes=5)
     assert statuses == ["retrying", "retrying", "failed"]
     e = event(store, event_id)
-    assert e["status"] == "failed" and e["last_error"] == "gave up after 3 attempts: HubSpot answered 502"
+    assert (
+        e["status"] == "failed"
+        and e["last_error"] == "gave up after 3 attempts: HubSpot answered 502"
+    )
 
 
-def test_permanent_fault_fails_at_once(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_permanent_fault_fails_at_once(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     crm.add(make_deal("4", start_value=None))
     event_id = add(store, "4")
     assert run_one(store, make_pipeline(store, crm, calendar, clock)).status == "failed"
     e = event(store, event_id)
-    assert (e["last_error_reason"], e["last_error"]) == ("missing_start", "deal 4: property demo_start_time is empty")
+    assert (e["last_error_reason"], e["last_error"]) == (
+        "missing_start",
+        "deal 4: property demo_start_time is empty",
+    )
     assert e["attempts"] == 1 and calendar.calls == []
 
 
-def test_crash_after_calendar_before_write_back(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_crash_after_calendar_before_write_back(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     event_id = add(store, "1")
     crm.write_errors.append(RetryableError("crm_rate_limited", "429", retry_after=1))
     pipeline = make_pipeline(store, crm, calendar, clock)
@@ -150,7 +192,9 @@ def test_crash_after_calendar_before_write_back(store: Store, crm: FakeCRM, cale
     assert crm.writes == [("1", recorded["meet_url"], recorded["calendar_event_id"])]
 
 
-def test_new_demo_time_moves_the_same_event(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_new_demo_time_moves_the_same_event(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     pipeline = make_pipeline(store, crm, calendar, clock)
     add(store, "1", "first")
     run_one(store, pipeline)
@@ -162,7 +206,9 @@ def test_new_demo_time_moves_the_same_event(store: Store, crm: FakeCRM, calendar
     assert len(crm.writes) == 1  # same link, same event id: nothing new to write
 
 
-def test_forced_replay_checks_google_again(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_forced_replay_checks_google_again(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     pipeline = make_pipeline(store, crm, calendar, clock)
     event_id = add(store, "1")
     run_one(store, pipeline)
@@ -172,7 +218,9 @@ def test_forced_replay_checks_google_again(store: Store, crm: FakeCRM, calendar:
     assert event(store, event_id)["status"] == "succeeded"
 
 
-def test_missing_configuration_fails_with_the_setting(store: Store, crm: FakeCRM, clock: Clock) -> None:
+def test_missing_configuration_fails_with_the_setting(
+    store: Store, crm: FakeCRM, clock: Clock
+) -> None:
     pipeline = make_pipeline(store, crm, None, clock)
     pipeline.missing_settings["google"] = "GOOGLE_SERVICE_ACCOUNT_FILE is not set"
     event_id = add(store, "1")
@@ -182,14 +230,18 @@ def test_missing_configuration_fails_with_the_setting(store: Store, crm: FakeCRM
     assert "GOOGLE_SERVICE_ACCOUNT_FILE" in e["last_error"]
 
 
-def test_unexpected_error_is_retried_not_lost(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_unexpected_error_is_retried_not_lost(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     calendar.fail_next(ZeroDivisionError("boom"))  # type: ignore[arg-type]
     event_id = add(store, "1")
     assert run_one(store, make_pipeline(store, crm, calendar, clock)).status == "retrying"
     assert event(store, event_id)["last_error_reason"] == "internal_error"
 
 
-def test_owner_change_keeps_the_first_organizer(store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock) -> None:
+def test_owner_change_keeps_the_first_organizer(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
+) -> None:
     pipeline = make_pipeline(store, crm, calendar, clock)
     add(store, "1", "a")
     run_one(store, pipeline)
@@ -201,12 +253,16 @@ def test_owner_change_keeps_the_first_organizer(store: Store, crm: FakeCRM, cale
     assert "new-rep@seller.example" in meeting.spec.attendees
 
 
-def test_worker_runs_events_concurrently_to_the_end(store: Store, crm: FakeCRM, calendar: FakeCalendar) -> None:
+def test_worker_runs_events_concurrently_to_the_end(
+    store: Store, crm: FakeCRM, calendar: FakeCalendar
+) -> None:
     for i in range(1, 6):
         for j in range(3):
             add(store, str(i), f"w{i}-{j}")
     calendar.fail_next(RetryableError("google_unavailable", "503"))
     pipeline = make_pipeline(store, crm, calendar, store.clock, base_seconds=0.05)
-    Worker(store, pipeline, concurrency=4, poll_seconds=0.05, lease_seconds=30).run_until_done(timeout=60)
+    Worker(store, pipeline, concurrency=4, poll_seconds=0.05, lease_seconds=30).run_until_done(
+        timeout=60
+    )
     assert store.status_counts()["succeeded"] == 15
     assert len(calendar.events) == 5 and len(crm.writes) == 5

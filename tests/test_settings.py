@@ -85,7 +85,9 @@ def test_key_file_must_be_a_service_account(make_env: Any, tmp_path: Any) -> Non
 
 def test_secrets_never_in_repr(make_env: Any) -> None:
     settings = load_settings(
-        make_env(DATABASE_URL="postgresql+psycopg://u:hunter2@db/x", HUBSPOT_ACCESS_TOKEN="pat-secret")
+        make_env(
+            DATABASE_URL="postgresql+psycopg://u:hunter2@db/x", HUBSPOT_ACCESS_TOKEN="pat-secret"
+        )
     )
     assert "hunter2" not in repr(settings) and "pat-secret" not in repr(settings)
 

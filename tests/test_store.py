@@ -106,14 +106,22 @@ def test_renew_keeps_the_lease(store: Store, clock: Clock) -> None:
 def test_retrying_waits_until_due(store: Store, clock: Clock) -> None:
     [event_id] = store.add_events([new("1")]).ids
     [claim] = store.claim("w1", 1, 60)
-    store.finish(claim, "retrying", reason="google_unavailable", message="503", retry_at=clock.now + timedelta(seconds=10))
+    store.finish(
+        claim,
+        "retrying",
+        reason="google_unavailable",
+        message="503",
+        retry_at=clock.now + timedelta(seconds=10),
+    )
     assert store.claim("w1", 1, 60) == []
     clock.advance(10)
     [again] = store.claim("w1", 1, 60)
     assert again.attempt == 2 and again.attempts_since_replay == 2
     event = store.get_event(event_id)
     assert event is not None and event["status"] == "processing"
-    assert event["errors"] == [{"attempt": 1, "at": "2026-11-25T12:00:00Z", "reason": "google_unavailable", "error": "503"}]
+    assert event["errors"] == [
+        {"attempt": 1, "at": "2026-11-25T12:00:00Z", "reason": "google_unavailable", "error": "503"}
+    ]
 
 
 def test_release_gives_the_event_back(store: Store, clock: Clock) -> None:
@@ -140,13 +148,27 @@ def test_record_meeting_and_deal_record(store: Store, clock: Clock) -> None:
     [event_id] = store.add_events([new("1")]).ids
     [claim] = store.claim("w1", 1, 60)
     store.record_meeting(
-        claim, calendar_id="primary", calendar_event_id="abc123", organizer="rep@x.com",
-        meet_url="https://meet.google.com/abc-defg-hij", spec_fingerprint="f1",
+        claim,
+        calendar_id="primary",
+        calendar_event_id="abc123",
+        organizer="rep@x.com",
+        meet_url="https://meet.google.com/abc-defg-hij",
+        spec_fingerprint="f1",
     )
     record = store.deal_record("hubspot", "62515", "1")
-    assert (record.calendar_event_id, record.meet_url) == ("abc123", "https://meet.google.com/abc-defg-hij")
+    assert (record.calendar_event_id, record.meet_url) == (
+        "abc123",
+        "https://meet.google.com/abc-defg-hij",
+    )
     with pytest.raises(ValueError):
-        store.record_meeting(claim, calendar_id="p", calendar_event_id="x", organizer="o", meet_url="", spec_fingerprint="f")
+        store.record_meeting(
+            claim,
+            calendar_id="p",
+            calendar_event_id="x",
+            organizer="o",
+            meet_url="",
+            spec_fingerprint="f",
+        )
     event = store.get_event(event_id)
     assert event is not None and event["calendar_event_id"] == "abc123"
 
@@ -181,7 +203,9 @@ def test_replay_rules(store: Store, clock: Clock) -> None:
 def test_bulk_replay_dry_run_changes_nothing(store: Store, clock: Clock) -> None:
     store.add_events([new(str(i)) for i in range(4)])
     for claim in store.claim("w", 4, 60):
-        store.finish(claim, "failed" if int(claim.deal_id) % 2 else "succeeded", reason="r", message="m")
+        store.finish(
+            claim, "failed" if int(claim.deal_id) % 2 else "succeeded", reason="r", message="m"
+        )
     flt = EventFilter(statuses=("failed",))
     dry = store.replay_matching(flt, dry_run=True)
     assert dry.count == 2 and {e["deal_id"] for e in dry.sample} == {"1", "3"}

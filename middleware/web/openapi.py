@@ -49,7 +49,7 @@ def build_spec() -> dict[str, Any]:
         ("BulkReplay", filters.BulkReplaySchema),
     ):
         spec.components.schema(name, schema=schema)
-    security = [{"bearer": []}]
+    security: list[dict[str, list[str]]] = [{"bearer": []}]
     spec.path(
         path="/admin/events",
         operations={

@@ -48,7 +48,7 @@ def hubspot_webhook() -> ResponseReturnValue:
     body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
     try:
         batch = hubspot.parse_webhook(
-            request.headers,
+            dict(request.headers.items()),
             body,
             method=request.method,
             uri=signed_uri(request, settings.public_base_url),

@@ -35,18 +35,33 @@ def test_published_vector_verifies_at_its_own_time() -> None:
     }
     at = datetime.fromtimestamp(15000, tz=UTC)
     hubspot.verify_v3(
-        headers, body, method="POST", uri="https://www.example.com/webhook_uri",
-        secrets=["yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"], now=at,
+        headers,
+        body,
+        method="POST",
+        uri="https://www.example.com/webhook_uri",
+        secrets=["yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"],
+        now=at,
     )
     # ... and the same vector is stale today.
     with pytest.raises(SignatureError, match="more than 5 minutes old"):
         hubspot.verify_v3(
-            headers, body, method="POST", uri="https://www.example.com/webhook_uri",
-            secrets=["yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"], now=NOW,
+            headers,
+            body,
+            method="POST",
+            uri="https://www.example.com/webhook_uri",
+            secrets=["yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"],
+            now=NOW,
         )
 
 
-def _verify(headers: dict[str, str], body: bytes, *, uri: str = URI, secret: str = SECRET, now: datetime = NOW) -> None:
+def _verify(
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    uri: str = URI,
+    secret: str = SECRET,
+    now: datetime = NOW,
+) -> None:
     hubspot.verify_v3(headers, body, method="POST", uri=uri, secrets=[secret], now=now)
 
 
@@ -71,7 +86,9 @@ def test_tampering_is_refused(tamper: str) -> None:
     elif tamper == "uri":
         kwargs["uri"] = URI + "?x=1"
     elif tamper == "timestamp":
-        headers["X-HubSpot-Request-Timestamp"] = str(int(headers["X-HubSpot-Request-Timestamp"]) + 1)
+        headers["X-HubSpot-Request-Timestamp"] = str(
+            int(headers["X-HubSpot-Request-Timestamp"]) + 1
+        )
     elif tamper == "secret":
         kwargs["secret"] = SECRET + "x"
     elif tamper == "signature":
@@ -84,7 +101,9 @@ def test_tampering_is_refused(tamper: str) -> None:
         _verify(headers, body, **kwargs)
 
 
-@pytest.mark.parametrize("offset,message", [(timedelta(minutes=-6), "old"), (timedelta(minutes=6), "future")])
+@pytest.mark.parametrize(
+    "offset,message", [(timedelta(minutes=-6), "old"), (timedelta(minutes=6), "future")]
+)
 def test_stale_and_future_timestamps(offset: timedelta, message: str) -> None:
     body = body_of([notification(1)])
     headers = hubspot_headers(body, URI, now=NOW + offset)
@@ -118,14 +137,19 @@ def test_non_numeric_timestamp() -> None:
 def test_previous_secret_still_verifies_during_rotation() -> None:
     body = body_of([notification(1)])
     headers = hubspot_headers(body, URI, secret="old-secret", now=NOW)
-    hubspot.verify_v3(headers, body, method="POST", uri=URI, secrets=["new-secret", "old-secret"], now=NOW)
+    hubspot.verify_v3(
+        headers, body, method="POST", uri=URI, secrets=["new-secret", "old-secret"], now=NOW
+    )
     with pytest.raises(SignatureError):
         hubspot.verify_v3(headers, body, method="POST", uri=URI, secrets=["new-secret"], now=NOW)
 
 
 def test_uri_decoding_rule() -> None:
     # Only the 12 listed characters are decoded; %20 and %26 stay encoded (HubSpot docs).
-    assert hubspot.normalize_uri("https://h/p%3Aq%2f%40x%20y%26z?a=%21") == "https://h/p:q/@x%20y%26z?a=!"
+    assert (
+        hubspot.normalize_uri("https://h/p%3Aq%2f%40x%20y%26z?a=%21")
+        == "https://h/p:q/@x%20y%26z?a=!"
+    )
     body = b"[]"
     signed = hubspot_headers(body, "https://h/hook?user=a%40b.com", now=NOW)
     _verify(signed, body, uri="https://h/hook?user=a@b.com")
@@ -137,7 +161,12 @@ def test_sample_batch_keeps_only_trigger_stage_changes() -> None:
     assert batch.received == 4
     assert batch.ignored == 3
     [event] = batch.events
-    assert (event.provider, event.account_id, event.deal_id, event.trigger) == ("hubspot", "62515", "1246965", "demoscheduled")
+    assert (event.provider, event.account_id, event.deal_id, event.trigger) == (
+        "hubspot",
+        "62515",
+        "1246965",
+        "demoscheduled",
+    )
     assert event.occurred_at == datetime(2016, 5, 2, 19, 11, 47, 945000, tzinfo=UTC)
     assert event.payload["eventId"] == 3816279340
 
@@ -146,8 +175,12 @@ def test_several_trigger_stages_and_generic_subscription() -> None:
     items = [
         notification(1, "demoscheduled"),
         notification(2, "3752325848"),
-        notification(3, "demoscheduled", subscriptionType="object.propertyChange", objectTypeId="0-3"),
-        notification(4, "demoscheduled", subscriptionType="object.propertyChange", objectTypeId="0-1"),
+        notification(
+            3, "demoscheduled", subscriptionType="object.propertyChange", objectTypeId="0-3"
+        ),
+        notification(
+            4, "demoscheduled", subscriptionType="object.propertyChange", objectTypeId="0-1"
+        ),
         notification(5, "demoscheduled", subscriptionType=None, eventType="deal.propertyChange"),
     ]
     batch = hubspot.parse_batch(body_of(items), trigger_stages=["demoscheduled", "3752325848"])
@@ -170,7 +203,10 @@ def test_dedupe_key_ignores_attempt_number_only() -> None:
         (b"\xff\xfe", "not valid JSON"),
         (b'{"objectId": 1}', "JSON array"),
         (b"[1, 2]", "event 0: must be a JSON object"),
-        (json.dumps([{"portalId": 1, "occurredAt": 1, "objectId": 1}]).encode(), "event 0: eventId"),
+        (
+            json.dumps([{"portalId": 1, "occurredAt": 1, "objectId": 1}]).encode(),
+            "event 0: eventId",
+        ),
         (json.dumps([notification(1, objectId="abc")]).encode(), "objectId"),
         (body_of([notification(i) for i in range(101)]), "at most 100"),
     ],
@@ -181,5 +217,7 @@ def test_malformed_bodies(body: bytes, message: str) -> None:
 
 
 def test_a_batch_of_100_is_fine() -> None:
-    batch = hubspot.parse_batch(body_of([notification(i) for i in range(100)]), trigger_stages=["demoscheduled"])
+    batch = hubspot.parse_batch(
+        body_of([notification(i) for i in range(100)]), trigger_stages=["demoscheduled"]
+    )
     assert len(batch.events) == 100

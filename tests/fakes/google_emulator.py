@@ -637,6 +637,12 @@ class GoogleEmulator:
             record = self._calendars.get(_norm(calendar_owner), {}).get(event_id)
             return None if record is None else _ordered(copy.deepcopy(record.resource))
 
+    def cancel_event(self, calendar_owner: str, event_id: str) -> None:
+        """Cancel an event as its owner would in the Calendar UI (it keeps its id: 409 on insert)."""
+        with self._lock:
+            record = self._calendars[_norm(calendar_owner)][event_id]
+            record.resource["status"] = "cancelled"
+
     def reset_log(self) -> None:
         with self._lock:
             self.requests.clear()

@@ -57,7 +57,11 @@ class FakeCalendar:
             existing = self.events.get(key)
             if existing is None:
                 existing = FakeMeeting(
-                    event_id, calendar_id, f"https://meet.google.com/fak-{len(self.events):04d}-xyz", organizer, spec
+                    event_id,
+                    calendar_id,
+                    f"https://meet.google.com/fak-{len(self.events):04d}-xyz",
+                    organizer,
+                    spec,
                 )
                 self.events[key] = existing
             elif existing.spec != spec or existing.status != "confirmed":
@@ -91,7 +95,9 @@ class FakeCRM:
         current = self.deals[deal.deal_id]
         if current.current_meet_url == meet_url and current.current_event_id == calendar_event_id:
             return False
-        self.deals[deal.deal_id] = replace(current, current_meet_url=meet_url, current_event_id=calendar_event_id)
+        self.deals[deal.deal_id] = replace(
+            current, current_meet_url=meet_url, current_event_id=calendar_event_id
+        )
         self.writes.append((deal.deal_id, meet_url, calendar_event_id))
         return True
 

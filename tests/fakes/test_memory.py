@@ -12,14 +12,24 @@ from middleware.meetings import MeetingSpec
 from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
 
 SPEC = MeetingSpec(
-    title="t", description="d", start=datetime(2030, 1, 1, tzinfo=UTC),
-    end=datetime(2030, 1, 1, 0, 30, tzinfo=UTC), timezone="UTC", organizer="rep@x.example",
+    title="t",
+    description="d",
+    start=datetime(2030, 1, 1, tzinfo=UTC),
+    end=datetime(2030, 1, 1, 0, 30, tzinfo=UTC),
+    timezone="UTC",
+    organizer="rep@x.example",
 )
 
 
 def ensure(cal: FakeCalendar, spec: MeetingSpec = SPEC, event_id: str = "abcde") -> object:
-    return cal.ensure_event(organizer=spec.organizer, calendar_id="primary", event_id=event_id,
-                            spec=spec, send_updates="all", request_id="r")
+    return cal.ensure_event(
+        organizer=spec.organizer,
+        calendar_id="primary",
+        event_id=event_id,
+        spec=spec,
+        send_updates="all",
+        request_id="r",
+    )
 
 
 def test_calendar_is_idempotent_per_id_and_updates_on_change() -> None:
@@ -45,7 +55,9 @@ def test_crm_write_back_only_when_values_change() -> None:
     crm.add(make_deal("1"))
     deal = crm.fetch_deal("62515", "1")
     assert crm.write_back(deal, meet_url="u", calendar_event_id="e") is True
-    assert crm.write_back(crm.fetch_deal("62515", "1"), meet_url="u", calendar_event_id="e") is False
+    assert (
+        crm.write_back(crm.fetch_deal("62515", "1"), meet_url="u", calendar_event_id="e") is False
+    )
     assert crm.writes == [("1", "u", "e")]
     with pytest.raises(PermanentError):
         crm.fetch_deal("62515", "404")

@@ -19,8 +19,19 @@ def test_gunicorn_stores_a_signed_sample_webhook_once(tmp_path: Path, make_env: 
     try:
         web.wait_ready()
         cli_env = {**env, "HUBSPOT_CLIENT_SECRET": SECRET}
-        send = [sys.executable, "-m", "middleware.cli", "send-sample-webhook", "4242",
-                "--url", web.url + "/webhooks/hubspot", "--event-id", "77", "--occurred-at", "1795000000000"]
+        send = [
+            sys.executable,
+            "-m",
+            "middleware.cli",
+            "send-sample-webhook",
+            "4242",
+            "--url",
+            web.url + "/webhooks/hubspot",
+            "--event-id",
+            "77",
+            "--occurred-at",
+            "1795000000000",
+        ]
         first = subprocess.run(send, env=cli_env, capture_output=True, text=True, timeout=60)
         again = subprocess.run(send, env=cli_env, capture_output=True, text=True, timeout=60)
         assert first.returncode == 0, first.stderr

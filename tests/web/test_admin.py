@@ -18,9 +18,20 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 def seed(store: Store, outcomes: dict[str, str], provider: str = "hubspot") -> dict[str, int]:
     """One event per deal id, finished with the given outcome ('pending' = left alone)."""
-    ids = dict(zip(outcomes, store.add_events([
-        NewEvent(provider, "62515", deal, f"{provider}-{deal}", "demoscheduled", None, {}) for deal in outcomes
-    ]).ids, strict=True))
+    ids = dict(
+        zip(
+            outcomes,
+            store.add_events(
+                [
+                    NewEvent(
+                        provider, "62515", deal, f"{provider}-{deal}", "demoscheduled", None, {}
+                    )
+                    for deal in outcomes
+                ]
+            ).ids,
+            strict=True,
+        )
+    )
     claims = {}
     for claim in store.claim("w", 1000, 60):
         if claim.event_id in ids.values():
@@ -32,7 +43,12 @@ def seed(store: Store, outcomes: dict[str, str], provider: str = "hubspot") -> d
             store.release(claims[deal])
         elif outcome != "processing":
             reason = "google_delegation_denied" if outcome == "failed" else None
-            store.finish(claims[deal], outcome, reason=reason, message=f"{outcome} because" if reason else None)
+            store.finish(
+                claims[deal],
+                outcome,
+                reason=reason,
+                message=f"{outcome} because" if reason else None,
+            )
     return ids
 
 
@@ -43,7 +59,10 @@ def store(app: Any) -> Store:
 
 def test_auth(client: Any) -> None:
     assert client.get("/admin/events").status_code == 401
-    assert client.get("/admin/events", headers={"Authorization": "Bearer nope-nope"}).status_code == 401
+    assert (
+        client.get("/admin/events", headers={"Authorization": "Bearer nope-nope"}).status_code
+        == 401
+    )
     assert client.get("/admin/events", headers={"Authorization": ADMIN_TOKEN}).status_code == 401
     response = client.get("/admin/events", headers=AUTH)
     assert response.status_code == 200 and response.json == {"events": [], "next_cursor": None}
@@ -60,10 +79,24 @@ def test_unset_token_forbids_everyone(make_settings: Any, sqlite_store: Store) -
 def test_event_fields_and_detail(client: Any, store: Store) -> None:
     ids = seed(store, {"1": "failed"})
     [event] = client.get("/admin/events", headers=AUTH).json["events"]
-    for field in ("id", "provider", "deal_id", "status", "attempts", "last_error", "meet_url",
-                  "calendar_event_id", "created_at", "updated_at"):
+    for field in (
+        "id",
+        "provider",
+        "deal_id",
+        "status",
+        "attempts",
+        "last_error",
+        "meet_url",
+        "calendar_event_id",
+        "created_at",
+        "updated_at",
+    ):
         assert field in event
-    assert (event["status"], event["attempts"], event["last_error"]) == ("failed", 1, "failed because")
+    assert (event["status"], event["attempts"], event["last_error"]) == (
+        "failed",
+        1,
+        "failed because",
+    )
     detail = client.get(f"/admin/events/{ids['1']}", headers=AUTH).json
     assert detail["attempt_history"][0]["outcome"] == "failed"
     assert detail["errors"][0]["reason"] == "google_delegation_denied"
@@ -92,8 +125,14 @@ def test_filters(client: Any, store: Store) -> None:
 
 @pytest.mark.parametrize(
     "query,word",
-    [("status=done", "status"), ("limit=0", "limit"), ("limit=x", "limit"), ("cursor=abc", "cursor"),
-     ("created_after=yesterday", "created_after"), ("colour=red", "colour")],
+    [
+        ("status=done", "status"),
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("cursor=abc", "cursor"),
+        ("created_after=yesterday", "created_after"),
+        ("colour=red", "colour"),
+    ],
 )
 def test_bad_queries_are_400(client: Any, query: str, word: str) -> None:
     response = client.get(f"/admin/events?{query}", headers=AUTH)
@@ -101,7 +140,9 @@ def test_bad_queries_are_400(client: Any, query: str, word: str) -> None:
 
 
 def test_pagination_over_1000_while_inserting(client: Any, store: Store) -> None:
-    store.add_events([NewEvent("hubspot", "1", str(i), f"k{i}", "s", None, {}) for i in range(1000)])
+    store.add_events(
+        [NewEvent("hubspot", "1", str(i), f"k{i}", "s", None, {}) for i in range(1000)]
+    )
     stop = threading.Event()
 
     def arrive() -> None:
@@ -151,20 +192,42 @@ def test_single_replay_rules(client: Any, store: Store) -> None:
     forced = client.post(f"/admin/events/{ids['2']}/replay", json={"force": True}, headers=AUTH)
     assert forced.status_code == 202
     assert client.post("/admin/events/999/replay", headers=AUTH).status_code == 404
-    assert client.post(f"/admin/events/{ids['1']}/replay", data="[1]", headers={**AUTH, "Content-Type": "application/json"}).status_code == 400
+    assert (
+        client.post(
+            f"/admin/events/{ids['1']}/replay",
+            data="[1]",
+            headers={**AUTH, "Content-Type": "application/json"},
+        ).status_code
+        == 400
+    )
 
 
 def test_bulk_replay_and_dry_run(client: Any, store: Store) -> None:
     seed(store, {"1": "failed", "2": "failed", "3": "succeeded", "4": "skipped"})
-    dry = client.post("/admin/events/replay", json={"status": "failed", "dry_run": True}, headers=AUTH)
+    dry = client.post(
+        "/admin/events/replay", json={"status": "failed", "dry_run": True}, headers=AUTH
+    )
     assert dry.status_code == 200 and dry.json["count"] == 2
     assert sorted(e["deal_id"] for e in dry.json["sample"]) == ["1", "2"]
     assert client.get("/admin/events?status=failed", headers=AUTH).json["events"] != []  # unchanged
     done = client.post("/admin/events/replay", json={"status": "failed"}, headers=AUTH)
     assert done.status_code == 202 and done.json == {"count": 2}
-    assert [e["deal_id"] for e in client.get("/admin/events?status=pending", headers=AUTH).json["events"]] == ["2", "1"]
-    assert client.post("/admin/events/replay", json={"status": "succeeded"}, headers=AUTH).json["count"] == 0
-    assert client.post("/admin/events/replay", json={"status": "succeeded", "force": True}, headers=AUTH).json["count"] == 1
+    assert [
+        e["deal_id"]
+        for e in client.get("/admin/events?status=pending", headers=AUTH).json["events"]
+    ] == ["2", "1"]
+    assert (
+        client.post("/admin/events/replay", json={"status": "succeeded"}, headers=AUTH).json[
+            "count"
+        ]
+        == 0
+    )
+    assert (
+        client.post(
+            "/admin/events/replay", json={"status": "succeeded", "force": True}, headers=AUTH
+        ).json["count"]
+        == 1
+    )
     bad = client.post("/admin/events/replay", json={"status": "failed", "colour": 1}, headers=AUTH)
     assert bad.status_code == 400
 
@@ -186,5 +249,10 @@ def test_stats_and_openapi(client: Any, store: Store) -> None:
     assert client.get("/admin/stats", headers=AUTH).json["failed"] == 1
     spec = client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")
-    assert {"/admin/events", "/admin/events/{event_id}", "/admin/events/{event_id}/replay", "/admin/events/replay"} <= set(spec["paths"])
+    assert {
+        "/admin/events",
+        "/admin/events/{event_id}",
+        "/admin/events/{event_id}/replay",
+        "/admin/events/replay",
+    } <= set(spec["paths"])
     assert "Event" in spec["components"]["schemas"]

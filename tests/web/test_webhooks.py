@@ -15,7 +15,9 @@ URL = "/webhooks/hubspot"
 SIGNED_URI = "http://localhost/webhooks/hubspot"
 
 
-def post(client: Any, body: bytes, *, uri: str = SIGNED_URI, now: datetime | None = None, **kw: Any) -> Any:
+def post(
+    client: Any, body: bytes, *, uri: str = SIGNED_URI, now: datetime | None = None, **kw: Any
+) -> Any:
     headers = hubspot_headers(body, uri, now=now, **kw)
     return client.post(URL, data=body, headers=headers)
 
@@ -41,7 +43,13 @@ def test_duplicate_delivery_stores_once(client: Any, app: Any) -> None:
     first = post(client, body_of([n]))
     redelivered = post(client, body_of([dict(n, attemptNumber=1)]))
     assert first.status_code == redelivered.status_code == 200
-    assert redelivered.json == {"received": 1, "stored": 0, "duplicates": 1, "ignored": 0, "event_ids": []}
+    assert redelivered.json == {
+        "received": 1,
+        "stored": 0,
+        "duplicates": 1,
+        "ignored": 0,
+        "event_ids": [],
+    }
     assert stored(app) == 1
 
 
@@ -53,7 +61,9 @@ def test_duplicates_inside_one_batch(client: Any, app: Any) -> None:
 
 
 def test_non_trigger_events_store_nothing(client: Any, app: Any) -> None:
-    body = body_of([notification(1, "closedwon"), notification(2, "demoscheduled", propertyName="amount")])
+    body = body_of(
+        [notification(1, "closedwon"), notification(2, "demoscheduled", propertyName="amount")]
+    )
     response = post(client, body)
     assert response.status_code == 200
     assert response.json["ignored"] == 2 and response.json["stored"] == 0
@@ -88,7 +98,12 @@ def test_missing_headers_is_401(client: Any) -> None:
 
 
 def test_malformed_bodies_are_400(client: Any, app: Any) -> None:
-    for body in (b"{not json", b'{"a": 1}', body_of([{"objectId": 1}]), body_of([notification(i) for i in range(101)])):
+    for body in (
+        b"{not json",
+        b'{"a": 1}',
+        body_of([{"objectId": 1}]),
+        body_of([notification(i) for i in range(101)]),
+    ):
         response = post(client, body)
         assert response.status_code == 400, body[:40]
         assert isinstance(response.json["error"], str) and response.json["error"]
@@ -104,10 +119,14 @@ def test_oversized_body_is_413(client: Any, app: Any) -> None:
 
 
 def test_public_base_url_is_the_signed_uri(make_settings: Any, sqlite_store: Any) -> None:
-    app = create_app(make_settings(PUBLIC_BASE_URL="https://crm-hooks.example.com/"), store=sqlite_store)
+    app = create_app(
+        make_settings(PUBLIC_BASE_URL="https://crm-hooks.example.com/"), store=sqlite_store
+    )
     client = app.test_client()
     body = body_of([notification(5)])
-    assert post(client, body, uri="https://crm-hooks.example.com/webhooks/hubspot").status_code == 200
+    assert (
+        post(client, body, uri="https://crm-hooks.example.com/webhooks/hubspot").status_code == 200
+    )
     assert post(client, body_of([notification(6)])).status_code == 401
 
 
