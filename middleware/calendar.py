@@ -28,6 +28,7 @@ import json
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -230,8 +231,10 @@ class GoogleCalendar:
            with that scope).
         2. Read the calendar resource with :data:`CHECK_SCOPE` and check that
            ``conferenceProperties.allowedConferenceSolutionTypes`` contains ``hangoutsMeet``
-           (ref §3.4). ``calendars.get`` does not accept :data:`SCOPE`, so this needs the
-           read-only scope in the delegation grant too; without it the line says so.
+           (ref §3.4). ``calendars.get`` does not accept :data:`SCOPE`; when the delegation
+           grant has only :data:`SCOPE`, a probe event instead: a private event with no
+           attendees on 2000-01-01, created with a Meet ``createRequest`` and
+           ``sendUpdates=none``, then deleted (nobody is notified).
 
         Each problem is one line naming the fix. Expected failures are returned, never raised.
         """
@@ -253,14 +256,51 @@ class GoogleCalendar:
             )
         except MiddlewareError as err:
             if err.reason == "google_delegation_denied":
-                return [
-                    f"could not check that Google Meet is allowed on calendar {calendar_id!r} of "
-                    f"{organizer}: in the Google Admin console → Security → API controls → "
-                    f"Domain-wide delegation, also allow client ID {self.client_id} the "
-                    f"read-only scope {CHECK_SCOPE} (only this check uses it)"
-                ]
+                # The grant has only SCOPE: prove Meet works the only way that scope allows.
+                return self._probe_meet(organizer, calendar_id)
             return [err.message]
         return conference_problems(calendar or {}, organizer=organizer, calendar_id=calendar_id)
+
+    def _probe_meet(self, organizer: str, calendar_id: str) -> list[str]:
+        call = _Call(organizer=organizer, calendar_id=calendar_id)
+        probe_id = "probe" + uuid.uuid4().hex
+        body = {
+            "id": probe_id,
+            "summary": "crm-meet-middleware check (deleted at once)",
+            "start": {"dateTime": "2000-01-01T00:00:00Z"},
+            "end": {"dateTime": "2000-01-01T00:15:00Z"},
+            "visibility": "private",
+            "transparency": "transparent",
+            "reminders": {"useDefault": False},
+            "conferenceData": _create_request(probe_id),
+        }
+        try:
+            api = self._service(organizer, call)
+            events = api.events()
+            created = self._execute(
+                events.insert(
+                    calendarId=calendar_id, body=body, conferenceDataVersion=1, sendUpdates="none"
+                ),
+                call,
+                "insert",
+            )
+        except MiddlewareError as err:
+            return [err.message]
+        problems: list[str] = []
+        if _conference_status(created or {}) == "failure":
+            problems.append(
+                f"Google could not create a Meet conference in calendar {calendar_id!r} of {organizer}: "
+                f"enable Google Meet for {organizer}'s organizational unit"
+            )
+        try:
+            self._execute(
+                events.delete(calendarId=calendar_id, eventId=probe_id, sendUpdates="none"),
+                call,
+                "delete",
+            )
+        except MiddlewareError as err:
+            problems.append(f"could not delete the check's probe event {probe_id}: {err.message}")
+        return problems
 
     # ---- plumbing --------------------------------------------------------------------------
 

@@ -365,6 +365,49 @@ def prune(older_than_days: int | None, include_failed: bool, dry_run: bool) -> N
     click.echo(f"deleted {count} events older than {days} days")
 
 
+@cli.command("check")
+@click.option(
+    "--rep",
+    "reps",
+    multiple=True,
+    help="rep email to check with Google [default: every HubSpot owner]",
+)
+@one_line_errors
+def check(reps: tuple[str, ...]) -> None:
+    """Check the whole set-up and print one line per check with what to fix.
+
+    Exit code 0 only when every check passes.
+    """
+    from middleware.check import run_checks
+
+    results = run_checks(_settings(), reps=reps)
+    for result in results:
+        click.echo(result.line())
+    failed = sum(not r.ok for r in results)
+    click.echo(f"{len(results) - failed} checks ok, {failed} failing")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command("demo")
+@click.option(
+    "--timeout", type=float, default=60.0, show_default=True, help="seconds to wait for the meeting"
+)
+@one_line_errors
+def demo(timeout: float) -> None:
+    """See it work without a Google or CRM account (run from a checkout of the repository).
+
+    Starts the local emulators of Google and HubSpot from the test suite, the web process and
+    the worker on a throwaway SQLite database, sends a signed webhook for a sample deal, and
+    prints the Meet link, the event as Google's emulator holds it and the deal's written-back
+    properties; then stops everything.
+    """
+    from middleware.demo import run_demo
+
+    if not run_demo(timeout=timeout, echo=click.echo):
+        sys.exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="middleware")

@@ -642,13 +642,31 @@ def test_check_access_reports_unknown_calendar(emu: GoogleEmulator, cal: GoogleC
     assert "'team@example.com'" in problem and "not found" in problem
 
 
-def test_check_access_needs_the_read_scope_for_the_meet_check(
+def test_check_access_with_events_scope_only_probes_meet(
     emu: GoogleEmulator, cal: GoogleCalendar
 ) -> None:
-    # The emulator grants calendar.events only (like a minimal delegation grant).
+    # The emulator grants calendar.events only (like a minimal delegation grant): the Meet check
+    # is a probe event, created with a Meet link and deleted, nobody notified.
+    assert cal.check_access(REP) == []
+    ops = [(r["op"], r["status"]) for r in emu.requests]
+    assert ops == [("list", 200), ("insert", 200), ("delete", 204)]
+    assert emu.requests[1]["query"]["sendUpdates"] == "none"
+    [probe] = emu.events(REP)
+    assert probe["status"] == "cancelled" and probe["start"]["dateTime"].startswith("2000-01-01")
+    emu.meet_disabled.add(REP.lower())
     [problem] = cal.check_access(REP)
-    assert CHECK_SCOPE in problem and emu.client_id in problem
-    assert emu.requests[0]["op"] == "list" and emu.requests[0]["status"] == 200
+    assert "Meet" in problem and REP in problem
+
+
+def test_check_access_with_the_read_scope_reads_the_calendar(
+    emu: GoogleEmulator, cal: GoogleCalendar
+) -> None:
+    emu.allowed_scopes = set(emu.allowed_scopes) | {CHECK_SCOPE}
+    assert cal.check_access(REP) == []
+    assert [r["op"] for r in emu.requests] == ["list", "calendar_get"]
+    emu.meet_disabled.add(REP.lower())
+    [problem] = cal.check_access(REP)
+    assert "does not allow Google Meet" in problem
 
 
 def test_conference_problems() -> None:

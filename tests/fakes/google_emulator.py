@@ -91,7 +91,18 @@ _READ_SCOPES = _WRITE_SCOPES | {
     "https://www.googleapis.com/auth/calendar.events.owned.readonly",
 }
 
-OPS = ("token", "insert", "get", "patch", "update", "delete", "list")
+# calendars.get accepts none of the events scopes ([DISC] calendar.v3.json).
+_CALENDAR_READ_SCOPES = frozenset(
+    {
+        SCOPE_CALENDAR,
+        "https://www.googleapis.com/auth/calendar.readonly",
+        "https://www.googleapis.com/auth/calendar.calendars",
+        "https://www.googleapis.com/auth/calendar.calendars.readonly",
+        "https://www.googleapis.com/auth/calendar.app.created",
+    }
+)
+
+OPS = ("token", "insert", "get", "patch", "update", "delete", "list", "calendar_get")
 
 # Token endpoint error strings (ref §3.3; GAM-team/GAM glapi.py and reports collected there).
 MSG_UNAUTHORIZED_CLIENT = (
@@ -492,6 +503,9 @@ class GoogleEmulator:
         # conference_fail: the result is statusCode "failure" without entry points.
         self.conference_pending_reads = 0
         self.conference_fail = False
+        # Users whose organizational unit has Google Meet turned off: their calendars allow no
+        # conference solution and a hangoutsMeet createRequest is "Invalid conference type value."
+        self.meet_disabled: set[str] = set()
 
         self.token_requests: list[dict] = []
         self.requests: list[dict] = []
@@ -941,6 +955,8 @@ class GoogleEmulator:
     def _route(method: str, path: str) -> tuple[str | None, str | None, str | None]:
         """-> (op, calendarId, eventId); op None for anything not emulated."""
         parts = [urllib.parse.unquote(p) for p in path[len("/calendar/v3/") :].split("/")]
+        if len(parts) == 2 and parts[0] == "calendars" and parts[1]:
+            return {"GET": "calendar_get"}.get(method), parts[1], None
         if len(parts) == 3 and parts[0] == "calendars" and parts[2] == "events":
             return {"GET": "list", "POST": "insert"}.get(method), parts[1], None
         if len(parts) == 4 and parts[0] == "calendars" and parts[2] == "events" and parts[3]:
@@ -1037,6 +1053,8 @@ class GoogleEmulator:
         headers: Any,
     ) -> _Response:
         needed = _READ_SCOPES if op in ("get", "list") else _WRITE_SCOPES
+        if op == "calendar_get":
+            needed = _CALENDAR_READ_SCOPES
         if not token.scopes & needed:
             raise _ApiError(
                 403,
@@ -1051,6 +1069,19 @@ class GoogleEmulator:
         calendar = self._calendars.setdefault(owner, {})
         conf_version = 1 if query.get("conferenceDataVersion") == "1" else 0
 
+        if op == "calendar_get":
+            meet = [] if owner in self.meet_disabled else ["hangoutsMeet"]
+            return _Response.json(
+                200,
+                {
+                    "kind": "calendar#calendar",
+                    "etag": '"calendar-etag"',
+                    "id": owner,
+                    "summary": owner,
+                    "timeZone": "UTC",
+                    "conferenceProperties": {"allowedConferenceSolutionTypes": meet},
+                },
+            )
         if op == "insert":
             return self._insert(token, owner, calendar, body, conf_version)
         if op == "list":
@@ -1232,7 +1263,11 @@ class GoogleEmulator:
                 return
             solution_type = (create.get("conferenceSolutionKey") or {}).get("type")
             # A bare service account is not a Workspace user with Meet entitlement (ref §3.4).
-            if solution_type != "hangoutsMeet" or token.subject is None:
+            if (
+                solution_type != "hangoutsMeet"
+                or token.subject is None
+                or token.subject in self.meet_disabled
+            ):
                 raise _ApiError(400, "invalid", "Invalid conference type value.")
             if not request_id:
                 raise _ApiError(400, "required", "Missing conference create request id.")

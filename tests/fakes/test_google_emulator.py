@@ -733,3 +733,21 @@ def test_concurrent_clients(emu):
     events = emu.events(REP)
     assert len(events) == 40
     assert len({e["conferenceData"]["conferenceId"] for e in events}) == 40
+
+
+def test_calendars_get_needs_a_calendar_scope_and_reports_meet(emu: GoogleEmulator) -> None:
+    readonly = "https://www.googleapis.com/auth/calendar.calendars.readonly"
+    emu.allowed_scopes = set(emu.allowed_scopes) | {readonly}
+    api = make_service(emu, REP, scopes=[readonly])
+    cal = api.calendars().get(calendarId="primary").execute()
+    assert cal["conferenceProperties"]["allowedConferenceSolutionTypes"] == ["hangoutsMeet"]
+    emu.meet_disabled.add(REP.lower())
+    cal = api.calendars().get(calendarId="primary").execute()
+    assert cal["conferenceProperties"]["allowedConferenceSolutionTypes"] == []
+    events_only = make_service(emu, REP)
+    with pytest.raises(HttpError) as scope_err:
+        events_only.calendars().get(calendarId="primary").execute()
+    assert scope_err.value.resp.status == 403
+    with pytest.raises(HttpError) as insert_err:
+        insert(events_only, event_body(new_id()), conferenceDataVersion=1)
+    assert "Invalid conference type value." in str(insert_err.value)
