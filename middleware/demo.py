@@ -77,7 +77,9 @@ def run_demo(*, timeout: float = 60.0, echo: Callable[[str], None] = print) -> b
             hour=15, minute=0, second=0, microsecond=0
         )
         crm.add_owner("101", REP, "Alex", "Rep")
-        crm.add_contact("901", "jordan.buyer@prospect.example", "Jordan", "Buyer")
+        crm.add_contact(
+            "901", "jordan.buyer@prospect.example", "Jordan", "Buyer", company="Prospect Inc."
+        )
         crm.add_deal(
             DEAL_ID,
             {

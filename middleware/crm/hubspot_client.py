@@ -279,6 +279,8 @@ class HubSpotClient:
                     "inputs": [{"id": contact_id} for contact_id in chunk],
                 },
             )
+            if response.status_code == 404:
+                continue  # none of this chunk exists (deleted contacts): invite the others
             for result in _results(self._json_object(response, what), what):
                 properties = result.get("properties")
                 if result.get("id") is not None and isinstance(properties, dict):

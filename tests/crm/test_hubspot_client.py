@@ -39,10 +39,9 @@ def hs() -> Iterator[HubSpotEmulator]:
     """Deal 301 in the trigger stage, owned by 101, with three contacts in a set order."""
     with HubSpotEmulator(access_token=TOKEN) as emulator:
         emulator.add_owner("101", "rep@example.com", "Sam", "Rep")
-        emulator.add_contact("201", "ada@example.com", "Ada", "Lovelace")
+        emulator.add_contact("201", "ada@example.com", "Ada", "Lovelace", company="Acme Corp")
         emulator.add_contact("202", "not-an-email", "Bob", "Typo")
         emulator.add_contact("203", None)  # no email at all
-        set_contact_company(emulator, "201", "Acme Corp")
         emulator.add_deal(
             "301",
             {
@@ -68,13 +67,6 @@ def make_client(
     base_url: str, *, token: str = TOKEN, timeout: tuple[float, float] = (2.0, 5.0)
 ) -> HubSpotClient:
     return HubSpotClient(base_url=base_url, access_token=token, rules=RULES, timeout=timeout)
-
-
-def set_contact_company(hs: HubSpotEmulator, contact_id: str, company: str) -> None:
-    """Give a contact a ``company``. The emulator serves that contact property but its
-    ``add_contact`` only takes email and names, so this sets it in the emulator's state."""
-    with hs._lock:
-        hs._contacts[contact_id].properties["company"] = company
 
 
 def add_deal(
@@ -686,3 +678,13 @@ def test_list_owners_follows_paging_and_keeps_active_ones(
     assert len({o["id"] for o in owners}) == 250
     listed = [r for r in hs.requests if r["path"] == "/crm/v3/owners"]
     assert [r["query"].get("after") for r in listed] == [None, "100", "200"]
+
+
+def test_contacts_batch_read_404_means_no_contacts(
+    hs: HubSpotEmulator, client: HubSpotClient
+) -> None:
+    hs.inject_fault(
+        "POST", r"/contacts/batch/read$", 404, body={"status": "error", "message": "not found"}
+    )
+    deal = client.fetch_deal("62515", "301")
+    assert deal.contact_emails == () and deal.owner_email == "rep@example.com"

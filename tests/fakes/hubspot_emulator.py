@@ -433,7 +433,13 @@ class HubSpotEmulator:
             return self._owner_json(owner)
 
     def add_contact(
-        self, contact_id: str, email: str | None, first_name: str = "", last_name: str = ""
+        self,
+        contact_id: str,
+        email: str | None,
+        first_name: str = "",
+        last_name: str = "",
+        *,
+        company: str | None = None,
     ) -> dict:
         """Add (or replace) a contact; empty names and a None email are left unset (null)."""
         contact_id = str(contact_id)
@@ -442,6 +448,7 @@ class HubSpotEmulator:
             "email": email or None,
             "firstname": first_name or None,
             "lastname": last_name or None,
+            "company": company or None,
             "hs_object_id": contact_id,
             "createdate": now,
             "lastmodifieddate": now,

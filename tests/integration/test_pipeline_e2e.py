@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from tests.builders import notification
 from tests.integration.conftest import REP, Stack
@@ -166,3 +169,37 @@ def test_hundred_deals_in_one_batch(stack: Stack) -> None:
     assert len(stack.google.all_events()) == 100
     assert len(stack.hubspot.patches) == 100
     assert len(stack.google.token_requests) == 1  # one token for the rep, not one per event
+
+
+def test_no_secret_in_logs_errors_or_admin_api(stack: Stack, caplog: Any) -> None:
+    import logging
+
+    from tests.builders import ADMIN_TOKEN, SECRET
+
+    caplog.set_level(logging.DEBUG)
+    stack.deal("520")
+    stack.deal("521")
+    stack.hubspot.inject_fault("PATCH", r"/crm/v3/objects/deals/520$", 500)
+    stack.google.refuse_subject("other@seller.example")
+    stack.hubspot.add_owner("102", "other@seller.example")
+    stack.hubspot.set_deal_properties("521", hubspot_owner_id="102")
+    stack.deliver(notification(520), notification(521))
+    stack.work()
+    key = json.loads(Path(stack.settings.google_service_account_file or "").read_text())
+    issued = list(stack.google._tokens)  # the access tokens Google handed out
+    assert issued
+    secrets = [
+        stack.hubspot.access_token,
+        SECRET,
+        ADMIN_TOKEN,
+        key["private_key"].splitlines()[1],
+        *issued,
+    ]
+    admin = stack.client.get(
+        "/admin/events", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ).get_data(as_text=True)
+    details = [json.dumps(stack.store.get_event(e["id"])) for e in stack.events()]
+    text = "\n".join([caplog.text, admin, *details])
+    assert "google_delegation_denied" in text and "crm_unavailable" in text
+    for secret in secrets:
+        assert secret not in text
