@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from apispec import APISpec
@@ -30,6 +31,30 @@ def _json(schema: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+_EVENT_ID = {"in": "path", "name": "event_id", "required": True, "schema": {"type": "integer"}}
+_NOT_FOUND = {"404": _json("Error", "no such event")}
+
+
+def _op(
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    parameters: Sequence[Any] = (),
+    body: str | None = None,
+) -> dict[str, Any]:
+    """One admin operation: bearer auth, the shared error answers, optional JSON body."""
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "responses": {**responses, **_ERRORS},
+    }
+    if parameters:
+        operation["parameters"] = list(parameters)
+    if body:
+        operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    return operation
+
+
 def build_spec() -> dict[str, Any]:
     spec = APISpec(
         title="CRM → Google Meet middleware: admin API",
@@ -49,105 +74,50 @@ def build_spec() -> dict[str, Any]:
         ("BulkReplay", filters.BulkReplaySchema),
     ):
         spec.components.schema(name, schema=schema)
-    security: list[dict[str, list[str]]] = [{"bearer": []}]
-    spec.path(
-        path="/admin/events",
-        operations={
-            "get": {
-                "summary": "List events, newest first",
-                "security": security,
-                "parameters": [{"in": "query", "schema": filters.ListQuerySchema}],
-                "responses": {"200": _json("EventPage", "a page of events"), **_ERRORS},
-            }
+    paths: dict[str, dict[str, Any]] = {
+        "/admin/events": {
+            "get": _op(
+                "List events, newest first",
+                {"200": _json("EventPage", "a page of events")},
+                parameters=[{"in": "query", "schema": filters.ListQuerySchema}],
+            )
         },
-    )
-    spec.path(
-        path="/admin/events/{event_id}",
-        operations={
-            "get": {
-                "summary": "One event with its attempts and errors",
-                "security": security,
-                "parameters": [
-                    {
-                        "in": "path",
-                        "name": "event_id",
-                        "required": True,
-                        "schema": {"type": "integer"},
-                    }
-                ],
-                "responses": {
-                    "200": _json("EventDetail", "the event"),
-                    "404": _json("Error", "no such event"),
-                    **_ERRORS,
-                },
-            }
+        "/admin/events/{event_id}": {
+            "get": _op(
+                "One event with its attempts and errors",
+                {"200": _json("EventDetail", "the event"), **_NOT_FOUND},
+                parameters=[_EVENT_ID],
+            )
         },
-    )
-    spec.path(
-        path="/admin/events/{event_id}/replay",
-        operations={
-            "post": {
-                "summary": "Send one event back to pending",
-                "security": security,
-                "parameters": [
-                    {
-                        "in": "path",
-                        "name": "event_id",
-                        "required": True,
-                        "schema": {"type": "integer"},
-                    }
-                ],
-                "requestBody": {
-                    "required": False,
-                    "content": {"application/json": {"schema": "Replay"}},
-                },
-                "responses": {
+        "/admin/events/{event_id}/replay": {
+            "post": _op(
+                "Send one event back to pending",
+                {
                     "202": _json("Event", "replayed"),
-                    "404": _json("Error", "no such event"),
                     "409": _json("Error", "the event is processing, or succeeded without force"),
-                    **_ERRORS,
+                    **_NOT_FOUND,
                 },
-            }
+                parameters=[_EVENT_ID],
+                body="Replay",
+            )
         },
-    )
-    spec.path(
-        path="/admin/events/replay",
-        operations={
-            "post": {
-                "summary": "Replay every event a filter matches (status defaults to failed)",
-                "security": security,
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": "BulkReplay"}},
-                },
-                "responses": {
+        "/admin/events/replay": {
+            "post": _op(
+                "Replay every event a filter matches (status defaults to failed)",
+                {
                     "200": _json("Count", "dry run: how many would be replayed, and a sample"),
                     "202": _json("Count", "how many were replayed"),
-                    **_ERRORS,
                 },
-            }
+                body="BulkReplay",
+            )
         },
-    )
-    spec.path(
-        path="/admin/audit",
-        operations={
-            "get": {
-                "summary": "Operator actions, newest first",
-                "security": security,
-                "responses": {"200": {"description": "audit records"}, **_ERRORS},
-            }
+        "/admin/audit": {
+            "get": _op("Operator actions, newest first", {"200": {"description": "audit records"}})
         },
-    )
-    spec.path(
-        path="/admin/stats",
-        operations={
-            "get": {
-                "summary": "Events per status",
-                "security": security,
-                "responses": {"200": {"description": "counts"}, **_ERRORS},
-            }
-        },
-    )
+        "/admin/stats": {"get": _op("Events per status", {"200": {"description": "counts"}})},
+    }
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
