@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 import requests
 
-from middleware.errors import ConfigError
+from middleware.errors import ConfigError, one_line
 from middleware.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,18 +38,16 @@ def _settings() -> Settings:
         sys.exit(2)
 
 
-def _store(settings: Settings, *, migrate: bool = True) -> Any:
+def _store(settings: Settings) -> Any:
+    """The store, its schema brought up to date first."""
     from middleware.database import make_engine, upgrade_schema
     from middleware.store import Store
 
     engine = make_engine(settings.database_url, pool_size=2)
-    if migrate:
-        try:
-            upgrade_schema(engine)
-        except Exception as exc:  # noqa: BLE001 - one line, then stop
-            raise CLIError(
-                f"cannot prepare the event store: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-            ) from None
+    try:
+        upgrade_schema(engine)
+    except Exception as exc:  # noqa: BLE001 - one line, then stop
+        raise CLIError(f"cannot prepare the event store: {one_line(exc)}") from None
     return Store(engine)
 
 
@@ -75,9 +73,7 @@ def one_line_errors(func: F) -> F:
         except Exception as exc:
             if os.environ.get("MIDDLEWARE_DEBUG"):
                 raise
-            raise CLIError(
-                f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-            ) from None
+            raise CLIError(one_line(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -116,7 +112,7 @@ def worker_command() -> None:
         if os.environ.get("MIDDLEWARE_DEBUG"):
             raise
         click.echo(
-            f"error: worker stopped: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            f"error: worker stopped: {one_line(exc)}",
             err=True,
         )
         sys.exit(1)

@@ -83,6 +83,12 @@ class PayloadError(WebhookError):
     status = 400
 
 
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """``Type: first line of the message``, for a CLI or start-up error (never a traceback)."""
+    first = (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:limit]}" if first else type(exc).__name__
+
+
 def shorten(text: str | bytes | None, limit: int = 300) -> str:
     """Cut a remote response body short for an error message."""
     if text is None:

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from middleware.errors import ConfigError
+from middleware.errors import ConfigError, one_line
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -43,14 +43,10 @@ def on_starting(server: Any) -> None:
         upgrade_schema(engine)
     except Exception as exc:  # noqa: BLE001 - one line, then stop
         print(
-            f"middleware: cannot prepare the event store: {type(exc).__name__}: {_first_line(exc)}",
+            f"middleware: cannot prepare the event store: {one_line(exc)}",
             file=sys.stderr,
             flush=True,
         )
         os._exit(2)
     finally:
         engine.dispose()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [""])[0][:300]
