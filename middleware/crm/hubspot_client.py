@@ -98,12 +98,9 @@ class HubSpotClient:
         Contacts keep their association order; their emails are passed through as HubSpot
         holds them (None when unset) for the planner to filter; contacts HubSpot no longer
         finds (a 207 answer) are left out. A deal without ``hubspot_owner_id`` has
-        ``owner_email=None``. A start property that is defined but unset leaves
-        ``start_value=None``.
+        ``owner_email=None``. An unset (or unknown) start property leaves ``start_value=None``.
 
         Raises :class:`PermanentError` with reason ``deal_not_found``, ``owner_not_found``,
-        ``crm_property_missing`` (the start property, or for a deal in a trigger stage one of
-        the write-back properties, is not defined in the account),
         ``crm_unauthorized``, ``crm_forbidden`` or ``crm_bad_request``; and
         :class:`RetryableError` with ``crm_rate_limited``, ``crm_unavailable``,
         ``crm_timeout``, ``crm_unreachable`` or ``crm_bad_response``.
@@ -132,7 +129,10 @@ class HubSpotClient:
             raise RetryableError(
                 "crm_bad_response", f"HubSpot's answer to {what} has no properties object"
             )
-        _require_start_property(properties, rules)
+        # HubSpot's docs say unknown names in properties= are ignored, while some accounts
+        # answer null for them (singer-io/tap-hubspot#139): absence and null can't be told
+        # apart reliably, so both read as "empty". `middleware check` verifies the properties
+        # exist; a missing write-back property still fails the PATCH (crm_property_missing).
 
         dealname = _text(properties.get("dealname"))
         stage = _text(properties.get("dealstage")) or ""
@@ -142,7 +142,6 @@ class HubSpotClient:
         owner_email: str | None = None
         contacts: list[Mapping[str, Any]] = []
         if in_trigger_stage:
-            _require_write_back_properties(properties, rules)
             contacts = self._read_contacts(deal_id, _contact_ids(body))
             owner_id = _text(properties.get("hubspot_owner_id"))
             if owner_id:
@@ -465,35 +464,6 @@ def _unique(names: Iterable[str]) -> list[str]:
 def _text(value: Any) -> str | None:
     """A property value as text (HubSpot sends strings; None stays None)."""
     return None if value is None else str(value)
-
-
-def _require_start_property(properties: Mapping[str, Any], rules: HubSpotRules) -> None:
-    """HubSpot ignores unknown names in ``properties=`` (reference §1.7): a configured name
-    missing from the answer's keys is not defined in the account (defined-but-unset ones come
-    back as null, which is the planner's business)."""
-    if rules.start_property not in properties:
-        raise PermanentError(
-            "crm_property_missing",
-            f"deal property {rules.start_property!r} does not exist in HubSpot: create it "
-            "(Settings → Properties → Deal properties) or fix hubspot.start_property in the "
-            "rules file",
-        )
-
-
-def _require_write_back_properties(properties: Mapping[str, Any], rules: HubSpotRules) -> None:
-    """The same check for the two write-back properties, made before any calendar work so
-    that no meeting is created whose link could never be written back to the deal."""
-    for name, key in (
-        (rules.meet_url_property, "hubspot.meet_url_property"),
-        (rules.event_id_property, "hubspot.event_id_property"),
-    ):
-        if name not in properties:
-            raise PermanentError(
-                "crm_property_missing",
-                f"deal property {name!r} does not exist in HubSpot: create it as a single-line "
-                f"text property (Settings → Properties → Deal properties) or fix {key} in the "
-                "rules file",
-            )
 
 
 def _contact_ids(deal: JsonDict) -> list[str]:

@@ -58,3 +58,25 @@ def test_forced_replay_restores_a_meeting_deleted_in_google(stack: Stack) -> Non
     stack.work()
     [gevent] = stack.google.events(REP)
     assert gevent["status"] == "confirmed"
+
+
+def test_missing_write_back_property_then_replay_keeps_one_meeting(stack: Stack) -> None:
+    stack.hubspot.remove_property("demo_meet_url")
+    stack.deal("720")
+    stack.deliver(notification(720))
+    stack.work()
+    [event] = stack.events()
+    assert (event["status"], event["last_error_reason"]) == ("failed", "crm_property_missing")
+    assert (
+        "demo_meet_url" in event["last_error"]
+        and "hubspot.meet_url_property" in event["last_error"]
+    )
+    assert event["meet_url"]  # the link was kept before the write-back failed
+    stack.hubspot.define_property("demo_meet_url")  # the admin creates the property
+    response = stack.client.post(f"/admin/events/{event['id']}/replay", headers=AUTH)
+    assert response.status_code == 202
+    stack.work()
+    [done] = stack.events()
+    assert done["status"] == "succeeded"
+    assert len(stack.google.all_events()) == 1
+    assert stack.hubspot.deal_properties("720")["demo_meet_url"] == event["meet_url"]
