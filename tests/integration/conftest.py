@@ -36,12 +36,12 @@ def hubspot() -> Iterator[HubSpotEmulator]:
         yield emu
 
 
-@pytest.fixture
-def stack_env(
+def emulator_env(
     make_env: Callable[..., dict[str, str]],
     google: GoogleEmulator,
     hubspot: HubSpotEmulator,
     tmp_path: Path,
+    **extra: str,
 ) -> dict[str, str]:
     """Environment of a fully configured service pointed at the emulators."""
     return make_env(
@@ -50,8 +50,18 @@ def stack_env(
         GOOGLE_API_BASE_URL=google.base_url,
         HUBSPOT_ACCESS_TOKEN=hubspot.access_token,
         HUBSPOT_API_BASE_URL=hubspot.base_url,
-        WORKER_POLL_SECONDS="0.05",
+        **{"WORKER_POLL_SECONDS": "0.05", **extra},
     )
+
+
+@pytest.fixture
+def stack_env(
+    make_env: Callable[..., dict[str, str]],
+    google: GoogleEmulator,
+    hubspot: HubSpotEmulator,
+    tmp_path: Path,
+) -> dict[str, str]:
+    return emulator_env(make_env, google, hubspot, tmp_path)
 
 
 @pytest.fixture

@@ -13,14 +13,16 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from middleware.database import make_engine, upgrade_schema
 from middleware.meetings import calendar_event_id
+from middleware.schema import metadata
 from middleware.store import EventFilter, Store
 from tests.builders import SECRET, hubspot_headers, notification
 from tests.fakes.google_emulator import GoogleEmulator
 from tests.fakes.hubspot_emulator import HubSpotEmulator
-from tests.integration.conftest import REP
+from tests.integration.conftest import REP, emulator_env
 from tests.procs import Proc, free_port
 
 
@@ -54,6 +56,20 @@ def _deliveries(deals: list[int], total: int, rng: random.Random) -> list[dict[s
     return items
 
 
+def _wait_until_holding(engine: Any, pid: int, timeout: float = 60) -> None:
+    """Until the worker process ``pid`` holds at least one event (its leases name host:pid)."""
+    query = text(
+        "SELECT count(*) FROM events WHERE status = 'processing' AND lease_owner LIKE :owner"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(query, {"owner": f"%:{pid}/%"}).scalar_one():
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"worker {pid} never held an event")
+
+
 def _post_batches(webs: list[Proc], items: list[dict[str, Any]], batch: int = 50) -> int:
     stored = 0
     session = requests.Session()
@@ -85,12 +101,14 @@ def _run_scenario(
     with GoogleEmulator() as google, HubSpotEmulator() as hubspot:
         hubspot.add_owner("101", REP)
         _seed(hubspot, deal_ids)
-        env = make_env(
+        # Slow Google down a little so that work is still in flight when a worker is killed.
+        google.inject_delay("insert", 0.2, times=deals)
+        env = emulator_env(
+            make_env,
+            google,
+            hubspot,
+            tmp_path,
             DATABASE_URL=database_url,
-            GOOGLE_SERVICE_ACCOUNT_FILE=google.write_key_file(tmp_path / "key.json"),
-            GOOGLE_API_BASE_URL=google.base_url,
-            HUBSPOT_ACCESS_TOKEN=hubspot.access_token,
-            HUBSPOT_API_BASE_URL=hubspot.base_url,
             WORKER_LEASE_SECONDS="5",
             WORKER_POLL_SECONDS="0.1",
             WEB_CONCURRENCY="2",
@@ -113,18 +131,12 @@ def _run_scenario(
             stored = _post_batches(web_procs, items)
             for k in range(kills):
                 # Kill worker 0 while it holds events, then restart it.
-                deadline = time.monotonic() + 30
-                while (
-                    store.count_events(EventFilter(statuses=("processing",))) == 0
-                    and time.monotonic() < deadline
-                ):
-                    time.sleep(0.02)
+                _wait_until_holding(engine, worker_procs[0].popen.pid)
                 worker_procs[0].kill(signal.SIGKILL)
                 worker_procs[0].stop()
                 worker_procs[0] = Proc(
                     "worker", env, cwd=tmp_path, log=tmp_path / f"worker0-{k}.log"
                 )
-                time.sleep(0.5)
             deadline = time.monotonic() + 180
             while store.count_unfinished() and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -179,10 +191,6 @@ def _run_scenario(
 def test_many_processes_on_postgresql(pg_database_url: str, tmp_path: Path, make_env: Any) -> None:
     engine = make_engine(pg_database_url)
     upgrade_schema(engine)
-    from sqlalchemy import text
-
-    from middleware.schema import metadata
-
     with engine.begin() as conn:
         conn.execute(
             text(
