@@ -43,8 +43,6 @@ def run_checks(
     ]
     results.append(_check_database(settings))
     results.extend(_check_webhook(settings))
-    hubspot = None
-    owners: list[str] = []
     hubspot_results, hubspot, owners = _check_hubspot(settings, hubspot_factory or _hubspot_client)
     results.extend(hubspot_results)
     results.extend(

@@ -189,11 +189,10 @@ class Pipeline:
         calendar_id = self.rules.meeting.calendar_id
         known = (
             record.calendar_event_id == event_id
-            and record.meet_url
             and record.spec_fingerprint == fingerprint
             and record.calendar_id == calendar_id
         )
-        if known and not claim.force and record.meet_url:
+        if known and record.meet_url and not claim.force:
             # The same meeting was already made for this deal (a duplicate or another event of
             # the same deal): nothing to ask Google; only make sure the CRM has the link.
             meet_url = record.meet_url

@@ -569,12 +569,16 @@ class Store:
         where = flt.clauses()
         if before_id is not None:
             where.append(events.c.id < before_id)
-        query = select(events).where(*where).order_by(events.c.id.desc()).limit(limit + 1)
+        rows, next_before = self._page(select(events).where(*where), events.c.id, limit)
+        return [_event_dict(r) for r in rows], next_before
+
+    def _page(self, query: Any, id_column: Any, limit: int) -> tuple[list[Any], int | None]:
+        """Newest ``limit`` rows of ``query`` by id, and the id to continue before (or None)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = list(conn.execute(query.order_by(id_column.desc()).limit(limit + 1)).all())
         more = len(rows) > limit
         rows = rows[:limit]
-        return [_event_dict(r) for r in rows], (rows[-1].id if more and rows else None)
+        return rows, (rows[-1].id if more and rows else None)
 
     def count_events(self, flt: EventFilter) -> int:
         with self.engine.connect() as conn:
@@ -692,13 +696,10 @@ class Store:
     def list_audit(
         self, *, limit: int = 50, before_id: int | None = None
     ) -> tuple[list[dict[str, Any]], int | None]:
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
+        query = select(audit_log)
         if before_id is not None:
             query = query.where(audit_log.c.id < before_id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_before = self._page(query, audit_log.c.id, limit)
         items = [
             {
                 "id": r.id,
@@ -710,4 +711,4 @@ class Store:
             }
             for r in rows
         ]
-        return items, (rows[-1].id if more and rows else None)
+        return items, next_before
