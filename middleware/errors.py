@@ -21,12 +21,25 @@ class MiddlewareError(Exception):
 
     retryable: bool = False
 
-    def __init__(self, reason: str, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        park_scope: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         #: seconds the remote side asked us to wait (``Retry-After``), if any.
         self.retry_after = retry_after
+        #: Set on a retryable error that is a long, account- or rep-wide wait rather than a
+        #: fault of this event (HubSpot's ``DAILY`` 429 or 477 migration, Google's
+        #: ``quotaExceeded``): e.g. ``"hubspot:62515"`` or ``"google:rep@example.com"``. The
+        #: event is *parked* for ``retry_after`` seconds (uncapped) without spending an attempt,
+        #: and every other event of the same scope waits too, without calling the remote side.
+        self.park_scope = park_scope
 
     def __str__(self) -> str:
         return self.message
