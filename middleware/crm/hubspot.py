@@ -1,4 +1,4 @@
-"""HubSpot webhooks, sans I/O: signature v3 and the Webhooks API batch format.
+"""HubSpot webhooks, sans I/O: signature v3, then the batch (``hubspot_notifications``).
 
 Everything here takes plain values (a header mapping, the raw body bytes, the method, the URI
 HubSpot called and the current time) and returns data or raises; the Flask view does the I/O.
@@ -13,17 +13,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
-
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from datetime import datetime
 
 from middleware.crm.base import lower_headers
-from middleware.errors import PayloadError, SignatureError
-from middleware.model import NewEvent
+from middleware.crm.hubspot_notifications import ParsedBatch, dedupe_key, parse_batch
+from middleware.errors import SignatureError
+
+__all__ = [
+    "ParsedBatch",
+    "dedupe_key",
+    "parse_batch",
+    "parse_webhook",
+    "sign_v3",
+    "signed_headers",
+    "verify_v3",
+]
 
 PROVIDER = "hubspot"
 SIGNATURE_HEADER = "x-hubspot-signature-v3"
@@ -31,7 +36,6 @@ TIMESTAMP_HEADER = "x-hubspot-request-timestamp"
 #: HubSpot refuses nothing older than 5 minutes; we also refuse 5 minutes into the future,
 #: so a captured request cannot be replayed later with a forged future timestamp.
 MAX_SKEW_MS = 5 * 60 * 1000
-MAX_BATCH = 100
 
 # HubSpot's docs: "decode any of the URL-encoded characters listed below" in the request URI
 # before signing, and no others (%20, %26, %3D stay encoded). Both cases of hex digits.
@@ -105,7 +109,8 @@ def verify_v3(
     timestamp = h.get(TIMESTAMP_HEADER, "").strip()
     if not signature or not timestamp:
         raise SignatureError("missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header")
-    if not timestamp.isdigit():
+    # isdigit() alone accepts "²³", which int() refuses; a time stamp is a few ASCII digits.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 16):
         raise SignatureError("X-HubSpot-Request-Timestamp is not epoch milliseconds")
     skew = int(now.timestamp() * 1000) - int(timestamp)
     if skew > MAX_SKEW_MS:
@@ -117,129 +122,6 @@ def verify_v3(
         if hmac.compare_digest(expected.encode(), signature.encode()):
             return
     raise SignatureError("X-HubSpot-Signature-v3 does not match the request")
-
-
-class _NotificationSchema(Schema):
-    """One notification of a Webhooks API batch (fields HubSpot documents; others ignored)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    eventId = fields.Integer(required=True, strict=False)
-    subscriptionId = fields.Integer(load_default=None, allow_none=True)
-    portalId = fields.Integer(required=True, strict=False)
-    appId = fields.Integer(load_default=None, allow_none=True)
-    occurredAt = fields.Integer(required=True, strict=False, validate=validate.Range(min=0))
-    # The docs call it eventType; real payloads and the SDKs use subscriptionType. Accept both.
-    subscriptionType = fields.String(load_default=None, allow_none=True)
-    eventType = fields.String(load_default=None, allow_none=True)
-    attemptNumber = fields.Integer(load_default=0, allow_none=True)
-    objectId = fields.Integer(required=True, strict=False, validate=validate.Range(min=0))
-    objectTypeId = fields.String(load_default=None, allow_none=True)
-    propertyName = fields.String(load_default=None, allow_none=True)
-    propertyValue = fields.Raw(load_default=None, allow_none=True)
-    changeSource = fields.String(load_default=None, allow_none=True)
-    sourceId = fields.String(load_default=None, allow_none=True)
-
-
-_NOTIFICATIONS = _NotificationSchema(many=True)
-# Subscription types that report a deal's property change: the classic one, and the generic
-# "object.propertyChange" with objectTypeId 0-3 (deals).
-_DEAL_CHANGE = {"deal.propertyChange"}
-
-
-@dataclass(frozen=True)
-class ParsedBatch:
-    events: list[NewEvent]
-    received: int
-    ignored: int
-
-
-def dedupe_key(n: Mapping[str, Any]) -> str:
-    """The key that makes a redelivered notification a no-op.
-
-    HubSpot redelivers a batch (up to 10 times) with the same ``eventId`` and ``occurredAt``
-    and only ``attemptNumber`` changed, and says ``eventId`` alone "is not guaranteed to be
-    unique". So the key is account + deal + property + new value + ``occurredAt`` (ms) +
-    ``eventId``, without ``attemptNumber``: identical for every redelivery of one change,
-    and different for two distinct stage changes (they differ in time, value or event id).
-    """
-    return ":".join(
-        [
-            PROVIDER,
-            str(n["portalId"]),
-            str(n["objectId"]),
-            str(n.get("propertyName") or ""),
-            str(n.get("propertyValue") or ""),
-            str(n["occurredAt"]),
-            str(n["eventId"]),
-        ]
-    )
-
-
-def _is_trigger(n: Mapping[str, Any], trigger_stages: Sequence[str]) -> bool:
-    kind = n.get("subscriptionType") or n.get("eventType") or ""
-    is_deal = kind in _DEAL_CHANGE or (
-        kind == "object.propertyChange" and n.get("objectTypeId") == "0-3"
-    )
-    return (
-        is_deal
-        and n.get("propertyName") == "dealstage"
-        and str(n.get("propertyValue") or "") in trigger_stages
-    )
-
-
-def _first_message(messages: Any) -> str:
-    """marshmallow errors for a list: {index: {field: [msg]}} → 'event 3: objectId: msg'."""
-    if isinstance(messages, dict):
-        index, fields_ = next(iter(messages.items()))
-        if isinstance(fields_, dict):
-            name, msgs = next(iter(fields_.items()))
-            msg = msgs[0] if isinstance(msgs, list) else msgs
-            return f"event {index}: {name}: {msg}"
-        return str(fields_[0] if isinstance(fields_, list) else fields_)
-    return str(messages)
-
-
-def parse_batch(body: bytes, *, trigger_stages: Sequence[str]) -> ParsedBatch:
-    """Parse a Webhooks API batch (a JSON array of at most 100 notifications).
-
-    Returns the notifications that move a deal into a trigger stage, as events to store;
-    the others are only counted. Raises :class:`PayloadError` (HTTP 400) naming the problem.
-    """
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise PayloadError("body is not valid JSON") from None
-    if not isinstance(data, list):
-        raise PayloadError("body must be a JSON array of HubSpot notifications")
-    if len(data) > MAX_BATCH:
-        raise PayloadError(
-            f"batch holds {len(data)} notifications; HubSpot sends at most {MAX_BATCH}"
-        )
-    for index, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise PayloadError(f"event {index}: must be a JSON object")
-    try:
-        notifications = _NOTIFICATIONS.load(data)
-    except ValidationError as exc:
-        raise PayloadError(_first_message(exc.messages)) from None
-    stored: list[NewEvent] = []
-    for raw, n in zip(data, notifications, strict=True):
-        if not _is_trigger(n, trigger_stages):
-            continue
-        stored.append(
-            NewEvent(
-                provider=PROVIDER,
-                account_id=str(n["portalId"]),
-                deal_id=str(n["objectId"]),
-                dedupe_key=dedupe_key(n),
-                trigger=str(n["propertyValue"]),
-                occurred_at=datetime.fromtimestamp(n["occurredAt"] / 1000, tz=UTC),
-                payload=raw,
-            )
-        )
-    return ParsedBatch(events=stored, received=len(data), ignored=len(data) - len(stored))
 
 
 def parse_webhook(

@@ -7,12 +7,14 @@ nothing new. Errors are JSON ``{"error": ...}`` with 401 (signature), 400 (body)
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from flask import Blueprint, Request, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from middleware.crm import hubspot
+from middleware.crm.hubspot_notifications import MAX_PROBLEMS_LISTED
 from middleware.errors import WebhookError
 from middleware.services import services
 
@@ -61,16 +63,26 @@ def hubspot_webhook() -> ResponseReturnValue:
         return jsonify(error=exc.message), exc.status
     result = svc.store.add_events(batch.events)
     log.info(
-        "hubspot webhook: %d notifications, %d stored, %d duplicates, %d ignored",
+        "hubspot webhook: %d notifications, %d stored, %d duplicates, %d ignored%s",
         batch.received,
         result.stored,
         result.duplicates,
         batch.ignored,
+        f" ({_counts(batch.ignored_types)})" if batch.ignored_types else "",
     )
+    for problem in batch.problems:
+        log.warning("hubspot webhook: skipped %s", problem)
     return jsonify(
         received=batch.received,
         stored=result.stored,
         duplicates=result.duplicates,
         ignored=batch.ignored,
+        ignored_types=batch.ignored_types,
+        invalid=batch.invalid,
+        problems=batch.problems[:MAX_PROBLEMS_LISTED],
         event_ids=list(result.ids),
     )
+
+
+def _counts(by_type: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} ×{count}" for name, count in sorted(by_type.items()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -160,6 +159,7 @@ def test_sample_batch_keeps_only_trigger_stage_changes() -> None:
     batch = hubspot.parse_batch(body, trigger_stages=["demoscheduled"])
     assert batch.received == 4
     assert batch.ignored == 3
+    assert batch.invalid == 0
     [event] = batch.events
     assert (event.provider, event.account_id, event.deal_id, event.trigger) == (
         "hubspot",
@@ -202,13 +202,8 @@ def test_dedupe_key_ignores_attempt_number_only() -> None:
         (b"not json", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b'{"objectId": 1}', "JSON array"),
-        (b"[1, 2]", "event 0: must be a JSON object"),
-        (
-            json.dumps([{"portalId": 1, "occurredAt": 1, "objectId": 1}]).encode(),
-            "event 0: eventId",
-        ),
-        (json.dumps([notification(1, objectId="abc")]).encode(), "objectId"),
-        (body_of([notification(i) for i in range(101)]), "at most 100"),
+        (b"[1, 2]", "array of objects"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
 def test_malformed_bodies(body: bytes, message: str) -> None:
@@ -216,8 +211,151 @@ def test_malformed_bodies(body: bytes, message: str) -> None:
         hubspot.parse_batch(body, trigger_stages=["demoscheduled"])
 
 
-def test_a_batch_of_100_is_fine() -> None:
+def test_an_empty_batch_is_fine() -> None:
+    batch = hubspot.parse_batch(b"[]", trigger_stages=["demoscheduled"])
+    assert (batch.received, batch.events, batch.ignored, batch.invalid) == (0, [], 0, 0)
+
+
+@pytest.mark.parametrize("size", [100, 150])
+def test_batches_of_any_size_are_parsed(size: int) -> None:
     batch = hubspot.parse_batch(
-        body_of([notification(i) for i in range(100)]), trigger_stages=["demoscheduled"]
+        body_of([notification(i + 1) for i in range(size)]), trigger_stages=["demoscheduled"]
     )
-    assert len(batch.events) == 100
+    assert len(batch.events) == size
+
+
+# Real shapes of notifications the service does not act on (reference: hubspot-2026-and-
+# calendar-lifecycle.md §A2): an association change has no objectId, a merge lists losers.
+ODD_NOTIFICATIONS: list[dict[str, object]] = [
+    {
+        "eventId": 11,
+        "subscriptionId": 26,
+        "portalId": 62515,
+        "appId": 1160452,
+        "occurredAt": 1_795_000_000_000,
+        "subscriptionType": "deal.associationChange",
+        "attemptNumber": 0,
+        "associationType": "DEAL_TO_LINE_ITEM",
+        "fromObjectId": 9001,
+        "toObjectId": 77,
+        "associationRemoved": False,
+        "changeSource": "USER",
+    },
+    {
+        "eventId": 12,
+        "portalId": 62515,
+        "occurredAt": 1_795_000_000_000,
+        "subscriptionType": "deal.merge",
+        "objectId": 9002,
+        "primaryObjectId": 9002,
+        "mergedObjectIds": [9003, 9004],
+        "newObjectId": 9005,
+        "numberOfPropertiesMoved": 3,
+    },
+    {
+        "eventId": 13,
+        "portalId": 62515,
+        "occurredAt": 1_795_000_000_000,
+        "subscriptionType": "contact.creation",
+        "objectId": 501,
+        "changeFlag": "CREATED",
+    },
+    {
+        "eventId": 14,
+        "portalId": 62515,
+        "occurredAt": 1_795_000_000_000,
+        "subscriptionType": "object.propertyChange",
+        "objectTypeId": "2-143967026",
+        "objectId": 8,
+        "propertyName": "dealstage",
+        "propertyValue": "demoscheduled",
+    },
+    {"eventId": 15, "subscriptionType": "some.typeAddedIn2027", "whatever": {"nested": [1]}},
+    {"no": "type at all"},
+    notification(9006, "closedwon"),
+    notification(9007, "demoscheduled", propertyName="dealname", propertyValue="Acme"),
+]
+
+
+@pytest.mark.parametrize("odd", ODD_NOTIFICATIONS, ids=lambda n: hubspot_type(n))
+def test_each_odd_notification_beside_a_trigger_is_ignored(odd: dict[str, object]) -> None:
+    batch = hubspot.parse_batch(
+        body_of([odd, notification(42), odd]), trigger_stages=["demoscheduled"]
+    )
+    assert [e.deal_id for e in batch.events] == ["42"]
+    assert (batch.received, batch.ignored, batch.invalid) == (3, 2, 0)
+    [(label, count)] = batch.ignored_types.items()
+    assert count == 2 and label == hubspot_type(odd)
+
+
+def hubspot_type(n: dict[str, object]) -> str:
+    from middleware.crm.hubspot_notifications import type_label
+
+    return type_label(n)
+
+
+def test_ignored_types_are_counted_by_type() -> None:
+    batch = hubspot.parse_batch(body_of(ODD_NOTIFICATIONS), trigger_stages=["demoscheduled"])
+    assert batch.events == [] and batch.invalid == 0
+    assert batch.ignored == len(ODD_NOTIFICATIONS)
+    assert batch.ignored_types["deal.associationChange"] == 1
+    assert batch.ignored_types["object.propertyChange/2-143967026:dealstage"] == 1
+    assert batch.ignored_types["(no subscriptionType)"] == 1
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("objectId", "abc", "objectId"),
+        ("objectId", 5.9, "objectId 5.9 is not a deal id"),
+        ("objectId", " 12 ", "objectId"),
+        ("objectId", "\u0663", "objectId"),
+        ("objectId", True, "objectId"),
+        ("objectId", 2**64, "objectId"),
+        ("objectId", 0, "objectId"),
+        ("objectId", None, "objectId (missing)"),
+        ("portalId", "x", "portalId"),
+        ("occurredAt", 253_402_300_800_000, "occurredAt"),
+        ("occurredAt", "1795000000000", "occurredAt"),
+        ("eventId", None, "eventId"),
+        ("eventId", "9" * 41, "eventId"),
+        ("propertyValue", "demoscheduled" * 50, "propertyValue"),
+    ],
+)
+def test_unusable_trigger_is_skipped_and_the_rest_stored(
+    field: str, value: object, message: str
+) -> None:
+    bad = notification(7)
+    if value is None:
+        del bad[field]
+    else:
+        bad[field] = value
+    # A value that long is acted on only if it is a trigger stage.
+    stages = ["demoscheduled", str(value)] if field == "propertyValue" else ["demoscheduled"]
+    batch = hubspot.parse_batch(
+        body_of([notification(1), bad, notification(2)]), trigger_stages=stages
+    )
+    assert [e.deal_id for e in batch.events] == ["1", "2"]
+    assert batch.invalid == 1
+    assert batch.problems[0].startswith("notification 1 (deal.propertyChange:dealstage): ")
+    assert message in batch.problems[0]
+
+
+def test_non_objects_beside_objects_are_invalid_not_fatal() -> None:
+    batch = hubspot.parse_batch(
+        body_of([notification(3), 5, "x", None]), trigger_stages=["demoscheduled"]
+    )
+    assert [e.deal_id for e in batch.events] == ["3"]
+    assert batch.problems == [
+        "notification 1: not a JSON object",
+        "notification 2: not a JSON object",
+        "notification 3: not a JSON object",
+    ]
+
+
+def test_ids_sent_as_digit_strings_are_read_exactly() -> None:
+    n = notification(12, objectId="12", portalId="62515")
+    [event] = hubspot.parse_batch(body_of([n]), trigger_stages=["demoscheduled"]).events
+    assert (event.account_id, event.deal_id) == ("62515", "12")
+    as_numbers = notification(12, event_id=n["eventId"], occurred_at=n["occurredAt"])
+    assert event.dedupe_key == hubspot.dedupe_key(as_numbers)

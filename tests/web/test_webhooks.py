@@ -48,6 +48,9 @@ def test_duplicate_delivery_stores_once(client: Any, app: Any) -> None:
         "stored": 0,
         "duplicates": 1,
         "ignored": 0,
+        "ignored_types": {},
+        "invalid": 0,
+        "problems": [],
         "event_ids": [],
     }
     assert stored(app) == 1
@@ -98,16 +101,37 @@ def test_missing_headers_is_401(client: Any) -> None:
 
 
 def test_malformed_bodies_are_400(client: Any, app: Any) -> None:
-    for body in (
-        b"{not json",
-        b'{"a": 1}',
-        body_of([{"objectId": 1}]),
-        body_of([notification(i) for i in range(101)]),
-    ):
+    for body in (b"{not json", b'{"a": 1}', b"[1, 2]", b'"text"'):
         response = post(client, body)
         assert response.status_code == 400, body[:40]
         assert isinstance(response.json["error"], str) and response.json["error"]
     assert stored(app) == 0
+
+
+def test_mixed_batch_stores_the_trigger_and_counts_the_rest(client: Any, app: Any) -> None:
+    association = {
+        "eventId": 11,
+        "portalId": 62515,
+        "occurredAt": 1_795_000_000_000,
+        "subscriptionType": "deal.associationChange",
+        "fromObjectId": 9001,
+        "toObjectId": 77,
+    }
+    bad = notification(2, objectId="5.9")
+    generic = notification(3, subscriptionType="object.propertyChange", objectTypeId="0-3")
+    items = [association, notification(1), bad, generic, {"unknown": True}]
+    items += [notification(100 + i, "closedwon") for i in range(150)]
+    response = post(client, body_of(items))
+    assert response.status_code == 200
+    data = response.json
+    assert (data["received"], data["stored"], data["ignored"], data["invalid"]) == (155, 2, 152, 1)
+    assert data["ignored_types"] == {
+        "deal.associationChange": 1,
+        "(no subscriptionType)": 1,
+        "deal.propertyChange:dealstage": 150,
+    }
+    assert "objectId" in data["problems"][0]
+    assert stored(app) == 2
 
 
 def test_oversized_body_is_413(client: Any, app: Any) -> None:

@@ -1,0 +1,229 @@
+"""HubSpot webhook batches judged one notification at a time. Pure: no I/O, no clock.
+
+A batch (a JSON array) may mix every kind of notification HubSpot has: the legacy ``deal.*``
+types, the generic ``object.*`` types with an ``objectTypeId`` (``0-3`` is a deal), association
+changes without an ``objectId``, merges, other objects, and types added later
+(shared/reference/hubspot-2026-and-calendar-lifecycle.md §A2). HubSpot retries a refused batch
+for about a day and then drops it with every demo in it, so nothing in one notification may
+fail its neighbours (CONTRACT.md, ``POST /webhooks/hubspot``):
+
+* one the service acts on is validated strictly and becomes a :class:`NewEvent`;
+* one it does not act on is *ignored*: acknowledged and counted by its type;
+* one it would act on but cannot use (no usable deal id, a bad time stamp) is *invalid*:
+  acknowledged, counted and described in one line for the log and the response.
+
+Only a body that is not a JSON array of objects is refused (:class:`PayloadError`, HTTP 400).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from middleware.errors import PayloadError
+from middleware.model import NewEvent
+
+PROVIDER = "hubspot"
+#: ``objectTypeId`` of deals in generic (``object.*``) notifications.
+DEAL_OBJECT_TYPE = "0-3"
+STAGE_PROPERTY = "dealstage"
+#: Upper bounds of what is stored: ids fit a signed 64-bit integer, times end before year 10000.
+MAX_ID = 2**63 - 1
+MAX_OCCURRED_AT_MS = 253_402_300_800_000
+MAX_VALUE_LENGTH = 500
+MAX_TYPE_LABEL = 80
+#: At most this many invalid notifications are described one by one in a response.
+MAX_PROBLEMS_LISTED = 10
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """What a batch held: events to store, and counts of the rest."""
+
+    events: list[NewEvent]
+    received: int
+    #: type label (e.g. ``deal.associationChange``) → how many were ignored.
+    ignored_types: Mapping[str, int] = field(default_factory=dict)
+    #: one line per notification that could not be used (see the module docstring).
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ignored(self) -> int:
+        return sum(self.ignored_types.values())
+
+    @property
+    def invalid(self) -> int:
+        return len(self.problems)
+
+
+class _Invalid(Exception):
+    """A notification the service would act on, with a field it cannot use."""
+
+
+def load_batch(body: bytes) -> list[Any]:
+    """The body as a list; :class:`PayloadError` unless it is a JSON array of objects.
+
+    An array whose items are all something else (``[1, 2]``) is not a HubSpot batch; an array
+    with some objects is, and its odd items are judged like any other notification.
+    """
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise PayloadError("body is not valid JSON") from None
+    except RecursionError:
+        raise PayloadError("body is nested too deeply to be a HubSpot batch") from None
+    if not isinstance(data, list):
+        raise PayloadError("body must be a JSON array of HubSpot notifications")
+    if data and not any(isinstance(item, dict) for item in data):
+        raise PayloadError("body must be a JSON array of objects (HubSpot notifications)")
+    return data
+
+
+def parse_batch(body: bytes, *, trigger_stages: Sequence[str]) -> ParsedBatch:
+    """Judge every notification of a batch on its own (see the module docstring).
+
+    Acted on today: a deal's ``dealstage`` changing into one of ``trigger_stages``, in the
+    legacy (``deal.propertyChange``) or the generic form (``object.propertyChange`` with
+    ``objectTypeId`` ``0-3``). Raises :class:`PayloadError` only for the body as a whole.
+    """
+    data = load_batch(body)
+    stages = set(trigger_stages)
+    events: list[NewEvent] = []
+    ignored: Counter[str] = Counter()
+    problems: list[str] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            problems.append(f"notification {index}: not a JSON object")
+            continue
+        label = type_label(item)
+        if not _acts_on(item, stages):
+            ignored[label] += 1
+            continue
+        try:
+            events.append(_new_event(item))
+        except _Invalid as exc:
+            problems.append(f"notification {index} ({label}): {exc}")
+    return ParsedBatch(
+        events=events, received=len(data), ignored_types=dict(ignored), problems=problems
+    )
+
+
+def type_label(n: Mapping[str, Any]) -> str:
+    """A short, bounded name for a notification's kind, for counts and logs.
+
+    The docs call the field ``eventType``; real payloads and the SDKs use
+    ``subscriptionType``: either is read. Generic types carry their ``objectTypeId``.
+    """
+    kind = n.get("subscriptionType") or n.get("eventType")
+    label = kind if isinstance(kind, str) and kind else "(no subscriptionType)"
+    object_type = n.get("objectTypeId")
+    if label.startswith("object.") and isinstance(object_type, str | int):
+        label = f"{label}/{object_type}"
+    if label.startswith(("deal.propertyChange", "object.propertyChange")) and isinstance(
+        n.get("propertyName"), str
+    ):
+        label = f"{label}:{n['propertyName']}"
+    return label[:MAX_TYPE_LABEL]
+
+
+def deal_action(n: Mapping[str, Any]) -> str | None:
+    """``propertyChange``, ``deletion``… for a notification about a deal, else None."""
+    kind = n.get("subscriptionType") or n.get("eventType")
+    if not isinstance(kind, str):
+        return None
+    if kind.startswith("deal."):
+        return kind[len("deal.") :]
+    if kind.startswith("object.") and str(n.get("objectTypeId")) == DEAL_OBJECT_TYPE:
+        return kind[len("object.") :]
+    return None
+
+
+def _acts_on(n: Mapping[str, Any], stages: set[str]) -> bool:
+    return (
+        deal_action(n) == "propertyChange"
+        and n.get("propertyName") == STAGE_PROPERTY
+        and isinstance(n.get("propertyValue"), str)
+        and n["propertyValue"] in stages
+    )
+
+
+def strict_id(value: Any) -> int | None:
+    """A positive id sent as a JSON integer or a string of ASCII digits; else None.
+
+    ``5.9``, ``" 12 "``, ``"٣"`` and ``True`` are not ids: reading them as 5, 12 or 3 would
+    process the wrong deal.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def _new_event(n: Mapping[str, Any]) -> NewEvent:
+    portal = strict_id(n.get("portalId"))
+    if portal is None:
+        raise _Invalid(f"portalId {_show(n.get('portalId'))} is not a HubSpot account id")
+    deal = strict_id(n.get("objectId"))
+    if deal is None:
+        raise _Invalid(f"objectId {_show(n.get('objectId'))} is not a deal id")
+    occurred = n.get("occurredAt")
+    if (
+        isinstance(occurred, bool)
+        or not isinstance(occurred, int)
+        or not 0 < occurred < MAX_OCCURRED_AT_MS
+    ):
+        raise _Invalid(f"occurredAt {_show(occurred)} is not a time in epoch milliseconds")
+    event_id = n.get("eventId")
+    if isinstance(event_id, bool) or not isinstance(event_id, int | str) or not str(event_id):
+        raise _Invalid(f"eventId {_show(event_id)} is missing or not a number")
+    if len(str(event_id)) > 40:
+        raise _Invalid("eventId is longer than 40 characters")
+    value = n.get("propertyValue")
+    if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
+        raise _Invalid(f"propertyValue is not text of at most {MAX_VALUE_LENGTH} characters")
+    return NewEvent(
+        provider=PROVIDER,
+        account_id=str(portal),
+        deal_id=str(deal),
+        dedupe_key=dedupe_key({**n, "portalId": portal, "objectId": deal}),
+        trigger=value,
+        occurred_at=datetime.fromtimestamp(occurred / 1000, tz=UTC),
+        payload=dict(n),
+    )
+
+
+def dedupe_key(n: Mapping[str, Any]) -> str:
+    """The key that makes a redelivered notification a no-op.
+
+    HubSpot redelivers a batch (up to 10 times) with the same ``eventId`` and ``occurredAt``
+    and only ``attemptNumber`` changed, and says ``eventId`` alone "is not guaranteed to be
+    unique". So the key is account + deal + property + new value + ``occurredAt`` (ms) +
+    ``eventId``, without ``attemptNumber``: identical for every redelivery of one change,
+    and different for two distinct stage changes (they differ in time, value or event id).
+    """
+    return ":".join(
+        [
+            PROVIDER,
+            str(n["portalId"]),
+            str(n["objectId"]),
+            str(n.get("propertyName") or ""),
+            str(n.get("propertyValue") or ""),
+            str(n["occurredAt"]),
+            str(n["eventId"]),
+        ]
+    )
+
+
+def _show(value: Any) -> str:
+    """A value quoted for a message, cut short (it came from outside)."""
+    text = json.dumps(value, ensure_ascii=True) if value is not None else "(missing)"
+    return text if len(text) <= 30 else text[:29] + "…"
