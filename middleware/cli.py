@@ -150,7 +150,7 @@ def send_sample_webhook(
         raise click.UsageError("HUBSPOT_CLIENT_SECRET is not set: nothing to sign with")
     if not deal_id.isdigit():
         raise click.BadParameter("HubSpot deal ids are numbers", param_hint="DEAL_ID")
-    target = url or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/webhooks/hubspot"
+    target = url or f"http://127.0.0.1:{settings.port}/webhooks/hubspot"
     now = datetime.now(UTC)
     occurred = occurred_at or int(now.timestamp() * 1000)
     sample = [

@@ -13,9 +13,24 @@ from typing import Any
 
 from middleware.errors import ConfigError, one_line
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+
+def _settings() -> Any:
+    """The validated settings; a bad one stops start-up with one line (exit 2)."""
+    from middleware.settings import load_settings
+
+    try:
+        return load_settings(os.environ)
+    except ConfigError as exc:
+        print(f"middleware: configuration error: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
+
+
+# gunicorn reads this module once, in the master, before it forks: the values must be here.
+_web = _settings()
+bind = f"0.0.0.0:{_web.port}"
+workers = _web.web_concurrency
+threads = _web.web_threads
+loglevel = _web.log_level.lower()
 worker_class = "gthread"
 # HubSpot gives up after 5 s; a request that takes longer is already lost to it.
 timeout = 30
@@ -31,13 +46,8 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 def on_starting(server: Any) -> None:
     from middleware.database import make_engine, upgrade_schema
-    from middleware.settings import load_settings
 
-    try:
-        settings = load_settings(os.environ)
-    except ConfigError as exc:
-        print(f"middleware: configuration error: {exc}", file=sys.stderr, flush=True)
-        os._exit(2)
+    settings = _settings()
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         upgrade_schema(engine)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -232,40 +233,6 @@ def load_rules(path: str | Path) -> Rules:
 # --- environment --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything a process needs to know, validated."""
-
-    database_url: str = DEFAULT_DATABASE_URL
-    config_path: str = DEFAULT_CONFIG_PATH
-    admin_token: str | None = None
-    google_service_account_file: str | None = None
-    google_api_base_url: str = DEFAULT_GOOGLE_API_BASE_URL
-    hubspot_client_secret: str | None = None
-    hubspot_client_secret_previous: str | None = None
-    hubspot_access_token: str | None = None
-    hubspot_api_base_url: str = DEFAULT_HUBSPOT_API_BASE_URL
-    pipedrive_webhook_user: str | None = None
-    pipedrive_webhook_password: str | None = None
-    pipedrive_api_token: str | None = None
-    pipedrive_api_base_url: str | None = None
-    worker_concurrency: int = 8
-    worker_lease_seconds: float = 60.0
-    worker_poll_seconds: float = 0.5
-    public_base_url: str | None = None
-    rules: Rules = field(default_factory=Rules)
-
-    def __repr__(self) -> str:  # never print secrets
-        return f"Settings(database_url={_redact_url(self.database_url)!r}, config_path={self.config_path!r})"
-
-    @property
-    def hubspot_secrets(self) -> tuple[str, ...]:
-        """Client secrets a HubSpot signature may be made with (current first, for rotation)."""
-        return tuple(
-            s for s in (self.hubspot_client_secret, self.hubspot_client_secret_previous) if s
-        )
-
-
 def _redact_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -307,35 +274,119 @@ def _key_file(value: str) -> None:
         raise ValidationError(f"{value}: not a service account key ({detail})")
 
 
-def _optional(**kwargs: Any) -> fields.String:
-    return fields.String(load_default=None, allow_none=True, **kwargs)
+def _log_level(value: str) -> None:
+    if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValidationError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
 
-class _EnvSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
-    DATABASE_URL = fields.String(load_default=DEFAULT_DATABASE_URL, validate=_database_url)
-    MIDDLEWARE_CONFIG = fields.String(load_default=DEFAULT_CONFIG_PATH)
-    ADMIN_TOKEN = _optional()
-    GOOGLE_SERVICE_ACCOUNT_FILE = _optional(validate=_key_file)
-    GOOGLE_API_BASE_URL = fields.String(
-        load_default=DEFAULT_GOOGLE_API_BASE_URL, validate=_http_url
+
+def _no_slash(url: str | None) -> str | None:
+    return url.rstrip("/") or None if url else None
+
+
+def env(
+    name: str,
+    kind: Callable[..., fields.Field],
+    default: Any = None,
+    *,
+    normalize: Callable[[Any], Any] | None = None,
+    **field_args: Any,
+) -> Any:
+    """Declare one environment variable: its name, type, default and validation, once.
+
+    The dataclass field of :class:`Settings` carries the declaration in its metadata;
+    :func:`load_settings` builds the schema from it. ``normalize`` tidies a loaded value.
+    """
+    return field(
+        default=default,
+        metadata={
+            "env": name,
+            "field": kind(load_default=default, allow_none=default is None, **field_args),
+            "normalize": normalize,
+        },
     )
-    HUBSPOT_CLIENT_SECRET = _optional()
-    HUBSPOT_CLIENT_SECRET_PREVIOUS = _optional()
-    HUBSPOT_ACCESS_TOKEN = _optional()
-    HUBSPOT_API_BASE_URL = fields.String(
-        load_default=DEFAULT_HUBSPOT_API_BASE_URL, validate=_http_url
+
+
+_NAMED = validate.Length(min=1, max=2000)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know, validated. One declaration per variable."""
+
+    database_url: str = env(
+        "DATABASE_URL", fields.String, DEFAULT_DATABASE_URL, validate=_database_url
     )
-    PIPEDRIVE_WEBHOOK_USER = _optional()
-    PIPEDRIVE_WEBHOOK_PASSWORD = _optional()
-    PIPEDRIVE_API_TOKEN = _optional()
-    PIPEDRIVE_API_BASE_URL = _optional(validate=_http_url)
-    WORKER_CONCURRENCY = fields.Integer(load_default=8, validate=validate.Range(min=1, max=256))
-    WORKER_LEASE_SECONDS = fields.Float(load_default=60.0, validate=validate.Range(min=5, max=110))
-    WORKER_POLL_SECONDS = fields.Float(load_default=0.5, validate=validate.Range(min=0.01, max=30))
-    PUBLIC_BASE_URL = _optional(validate=_http_url)
+    config_path: str = env("MIDDLEWARE_CONFIG", fields.String, DEFAULT_CONFIG_PATH, validate=_NAMED)
+    admin_token: str | None = env("ADMIN_TOKEN", fields.String)
+    google_service_account_file: str | None = env(
+        "GOOGLE_SERVICE_ACCOUNT_FILE", fields.String, validate=_key_file
+    )
+    google_api_base_url: str = env(
+        "GOOGLE_API_BASE_URL",
+        fields.String,
+        DEFAULT_GOOGLE_API_BASE_URL,
+        validate=_http_url,
+        normalize=_with_slash,
+    )
+    hubspot_client_secret: str | None = env("HUBSPOT_CLIENT_SECRET", fields.String)
+    hubspot_client_secret_previous: str | None = env(
+        "HUBSPOT_CLIENT_SECRET_PREVIOUS", fields.String
+    )
+    hubspot_access_token: str | None = env("HUBSPOT_ACCESS_TOKEN", fields.String)
+    hubspot_api_base_url: str = env(
+        "HUBSPOT_API_BASE_URL",
+        fields.String,
+        DEFAULT_HUBSPOT_API_BASE_URL,
+        validate=_http_url,
+        normalize=_no_slash,
+    )
+    pipedrive_webhook_user: str | None = env("PIPEDRIVE_WEBHOOK_USER", fields.String)
+    pipedrive_webhook_password: str | None = env("PIPEDRIVE_WEBHOOK_PASSWORD", fields.String)
+    pipedrive_api_token: str | None = env("PIPEDRIVE_API_TOKEN", fields.String)
+    pipedrive_api_base_url: str | None = env(
+        "PIPEDRIVE_API_BASE_URL", fields.String, validate=_http_url, normalize=_no_slash
+    )
+    worker_concurrency: int = env(
+        "WORKER_CONCURRENCY", fields.Integer, 8, validate=validate.Range(min=1, max=256)
+    )
+    worker_lease_seconds: float = env(
+        "WORKER_LEASE_SECONDS", fields.Float, 60.0, validate=validate.Range(min=5, max=110)
+    )
+    worker_poll_seconds: float = env(
+        "WORKER_POLL_SECONDS", fields.Float, 0.5, validate=validate.Range(min=0.01, max=30)
+    )
+    public_base_url: str | None = env(
+        "PUBLIC_BASE_URL", fields.String, validate=_http_url, normalize=_no_slash
+    )
+    port: int = env("PORT", fields.Integer, 8000, validate=validate.Range(min=1, max=65535))
+    web_concurrency: int = env(
+        "WEB_CONCURRENCY", fields.Integer, 2, validate=validate.Range(min=1, max=64)
+    )
+    web_threads: int = env(
+        "WEB_THREADS", fields.Integer, 4, validate=validate.Range(min=1, max=256)
+    )
+    log_level: str = env(
+        "LOG_LEVEL", fields.String, "INFO", validate=_log_level, normalize=str.upper
+    )
+    rules: Rules = field(default_factory=Rules)
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Settings(database_url={_redact_url(self.database_url)!r}, config_path={self.config_path!r})"
+
+    @property
+    def hubspot_secrets(self) -> tuple[str, ...]:
+        """Client secrets a HubSpot signature may be made with (current first, for rotation)."""
+        return tuple(
+            s for s in (self.hubspot_client_secret, self.hubspot_client_secret_previous) if s
+        )
+
+
+#: ``(dataclass field, its declaration)`` for every environment variable, in table order.
+ENV_VARS = tuple(f for f in dataclass_fields(Settings) if "env" in f.metadata)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -343,39 +394,21 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
     Empty variables count as unset. Raises :class:`ConfigError` with one line.
     """
-    present = {k: v for k, v in environ.items() if k in _EnvSchema().fields and v.strip() != ""}
+    schema = Schema.from_dict({f.metadata["env"]: f.metadata["field"] for f in ENV_VARS})()
+    names = set(schema.fields)
+    present = {k: v for k, v in environ.items() if k in names and v.strip() != ""}
     try:
-        env = _EnvSchema().load(present)
+        loaded = schema.load(present, unknown=EXCLUDE)
     except ValidationError as exc:
         key, message = _first_error(exc.messages)
         raise ConfigError(f"{key}: {message}") from None
-    if bool(env["PIPEDRIVE_WEBHOOK_USER"]) != bool(env["PIPEDRIVE_WEBHOOK_PASSWORD"]):
+    values: dict[str, Any] = {}
+    for f in ENV_VARS:
+        value = loaded[f.metadata["env"]]
+        normalize = f.metadata["normalize"]
+        values[f.name] = normalize(value) if normalize and value is not None else value
+    if bool(values["pipedrive_webhook_user"]) != bool(values["pipedrive_webhook_password"]):
         raise ConfigError(
             "PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD must be set together"
         )
-    rules = load_rules(env["MIDDLEWARE_CONFIG"])
-    public = env["PUBLIC_BASE_URL"]
-    return Settings(
-        database_url=env["DATABASE_URL"],
-        config_path=env["MIDDLEWARE_CONFIG"],
-        admin_token=env["ADMIN_TOKEN"],
-        google_service_account_file=env["GOOGLE_SERVICE_ACCOUNT_FILE"],
-        google_api_base_url=_with_slash(env["GOOGLE_API_BASE_URL"]),
-        hubspot_client_secret=env["HUBSPOT_CLIENT_SECRET"],
-        hubspot_client_secret_previous=env["HUBSPOT_CLIENT_SECRET_PREVIOUS"],
-        hubspot_access_token=env["HUBSPOT_ACCESS_TOKEN"],
-        hubspot_api_base_url=env["HUBSPOT_API_BASE_URL"].rstrip("/"),
-        pipedrive_webhook_user=env["PIPEDRIVE_WEBHOOK_USER"],
-        pipedrive_webhook_password=env["PIPEDRIVE_WEBHOOK_PASSWORD"],
-        pipedrive_api_token=env["PIPEDRIVE_API_TOKEN"],
-        pipedrive_api_base_url=(env["PIPEDRIVE_API_BASE_URL"] or "").rstrip("/") or None,
-        worker_concurrency=env["WORKER_CONCURRENCY"],
-        worker_lease_seconds=env["WORKER_LEASE_SECONDS"],
-        worker_poll_seconds=env["WORKER_POLL_SECONDS"],
-        public_base_url=public.rstrip("/") if public else None,
-        rules=rules,
-    )
-
-
-def _with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
+    return Settings(**values, rules=load_rules(values["config_path"]))

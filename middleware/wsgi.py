@@ -4,9 +4,10 @@ import logging
 import os
 
 from middleware.app import create_app
+from middleware.settings import load_settings
 
+settings = load_settings(os.environ)
 logging.basicConfig(
-    level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-    format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
 )
-app = create_app()
+app = create_app(settings)

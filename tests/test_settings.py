@@ -64,6 +64,10 @@ def test_bad_rules_name_the_key(make_env: Any, rules: str, expected: str) -> Non
         ({"GOOGLE_SERVICE_ACCOUNT_FILE": "/nonexistent/key.json"}, "no such file"),
         ({"PIPEDRIVE_WEBHOOK_USER": "u"}, "must be set together"),
         ({"MIDDLEWARE_CONFIG": "/nonexistent.toml"}, "rules file /nonexistent.toml: not found"),
+        ({"WEB_CONCURRENCY": "two"}, "WEB_CONCURRENCY: Not a valid integer."),
+        ({"WEB_THREADS": "0"}, "WEB_THREADS"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL: must be DEBUG"),
     ],
 )
 def test_bad_environment_names_the_variable(make_env: Any, env: dict, expected: str) -> None:
@@ -110,3 +114,22 @@ def test_cli_reports_bad_settings_in_one_line(make_env: Any) -> None:
     assert len(lines) == 1, result.stderr
     assert "meeting.duration_minutes" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_every_variable_is_declared_once_and_documented() -> None:
+    from middleware.settings import ENV_VARS
+    from tests.builders import REPO
+
+    names = [f.metadata["env"] for f in ENV_VARS]
+    assert len(names) == len(set(names))
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    assert [n for n in names if f"`{n}`" not in table] == []
+
+
+def test_web_server_values_are_typed(make_env: Any) -> None:
+    settings = load_settings(make_env(WEB_CONCURRENCY="3", WEB_THREADS="5", LOG_LEVEL="debug"))
+    assert (settings.web_concurrency, settings.web_threads, settings.log_level) == (3, 5, "DEBUG")
+    assert load_settings(make_env(PUBLIC_BASE_URL="https://h.example.com/")).public_base_url == (
+        "https://h.example.com"
+    )
