@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from middleware import wiring
 from middleware.database import make_engine
 from middleware.services import Services
 from middleware.settings import Settings, load_settings
@@ -33,7 +34,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if store is None:
         store = Store(make_engine(settings.database_url, pool_size=4))
-    app.extensions["middleware"] = Services(settings=settings, store=store)
+    app.extensions["middleware"] = Services(
+        settings=settings, store=store, intakes=wiring.webhook_intakes(settings)
+    )
 
     from middleware.web import admin, health, openapi, webhooks
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import Flask
 
+from middleware.crm.base import WebhookIntake
 from middleware.settings import Settings
 from middleware.store import Store, utcnow
 
@@ -16,6 +17,8 @@ from middleware.store import Store, utcnow
 class Services:
     settings: Settings
     store: Store
+    #: ``(provider, variant)`` → the intake of ``POST /webhooks/<provider>[/<variant>]``.
+    intakes: Mapping[tuple[str, str], WebhookIntake] = field(default_factory=dict)
     clock: Callable[[], datetime] = utcnow
 
 

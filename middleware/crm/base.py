@@ -1,19 +1,74 @@
 """What every CRM module provides, and the data that crosses the boundary.
 
-A CRM module has two halves:
+A CRM is one module under ``crm/`` (listed in ``crm/registry.py``) with two halves:
 
-* sans-I/O webhook intake: ``parse_webhook(headers, body, *, method, uri, now, ...)`` verifies the
-  raw bytes and returns :class:`~middleware.model.NewEvent` objects, raising
-  :class:`~middleware.errors.WebhookError` subclasses; the Flask view only does the I/O;
-* an API client implementing :class:`CRMClient`: read a deal, write the meeting back.
+* **intake**, sans I/O: a :class:`WebhookIntake` per webhook endpoint turns a
+  :class:`WebhookRequest` (headers, raw body, the signed URI, ``now``) into a
+  :class:`ParsedBatch`, or raises :class:`~middleware.errors.WebhookError` with the HTTP status
+  to answer. The one Flask view (``web/webhooks.py``) does the I/O for every CRM;
+* the **API client**, a :class:`CRMClient`: read a deal, write the meeting back. When the CRM's
+  settings are missing, :class:`NotConfiguredClient` stands in and every call raises
+  ``not_configured`` with the one-line fix.
+
+:class:`CRMModule` ties the two to the settings; ``wiring.py`` calls it once per process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
-from middleware.model import Deal
+from middleware.errors import PermanentError
+from middleware.model import Deal, NewEvent
+
+if TYPE_CHECKING:
+    from middleware.settings import Settings
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """One webhook request as plain values: what the intake needs, and no request object."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    method: str
+    #: the full URI the CRM called (``PUBLIC_BASE_URL`` + the raw path), as it was signed.
+    uri: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """What one webhook request held: events to store, and counts of the rest."""
+
+    events: list[NewEvent]
+    received: int
+    #: type label (e.g. ``deal.associationChange``) → how many were ignored.
+    ignored_types: Mapping[str, int] = field(default_factory=dict)
+    #: one line per notification the CRM module would act on but could not use.
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ignored(self) -> int:
+        return sum(self.ignored_types.values())
+
+    @property
+    def invalid(self) -> int:
+        return len(self.problems)
+
+
+class WebhookIntake(Protocol):
+    """One webhook endpoint of a CRM (``POST /webhooks/<provider>[/<variant>]``)."""
+
+    def parse(self, request: WebhookRequest) -> ParsedBatch:
+        """Verify (raw bytes first), then parse.
+
+        Raises :class:`~middleware.errors.WebhookError`: 401 for a bad signature or
+        credentials, 400 for a body that is not what the CRM sends, 503 while disabled.
+        """
+        ...
 
 
 class CRMClient(Protocol):
@@ -35,6 +90,45 @@ class CRMClient(Protocol):
         Returns False when the deal already held both values (nothing was sent).
         """
         ...
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        ...
+
+
+class CRMModule(Protocol):
+    """A CRM as the registry knows it: its name, its endpoints and its client."""
+
+    provider: str
+
+    def intakes(self, settings: Settings) -> Mapping[str, WebhookIntake]:
+        """Webhook endpoints by variant: ``""`` is ``/webhooks/<provider>``, ``"workflow"``
+        is ``/webhooks/<provider>/workflow``. A disabled CRM's intakes answer 503."""
+        ...
+
+    def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:
+        """The API client, or a :class:`NotConfiguredClient` naming the missing setting."""
+        ...
+
+
+class NotConfiguredClient:
+    """Stands in for a CRM whose API settings are missing: every call fails with the fix."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        self.provider = provider
+        self.message = message
+
+    def _refuse(self) -> PermanentError:
+        return PermanentError("not_configured", self.message)
+
+    def fetch_deal(self, account_id: str, deal_id: str) -> Deal:
+        raise self._refuse()
+
+    def write_back(self, deal: Deal, *, meet_url: str, calendar_event_id: str) -> bool:
+        raise self._refuse()
+
+    def close(self) -> None:
+        return None
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -14,13 +14,27 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from middleware.crm.base import lower_headers
-from middleware.crm.hubspot_notifications import ParsedBatch, dedupe_key, parse_batch
-from middleware.errors import SignatureError
+from middleware.crm.base import (
+    CRMClient,
+    NotConfiguredClient,
+    ParsedBatch,
+    WebhookIntake,
+    WebhookRequest,
+    lower_headers,
+)
+from middleware.crm.hubspot_notifications import dedupe_key, parse_batch
+from middleware.errors import SignatureError, WebhookError
+
+if TYPE_CHECKING:
+    from middleware.settings import Settings
 
 __all__ = [
+    "MODULE",
+    "HubSpotIntake",
     "ParsedBatch",
     "dedupe_key",
     "parse_batch",
@@ -137,3 +151,54 @@ def parse_webhook(
     """Verify, then parse. The signature is checked on the raw bytes before any JSON parsing."""
     verify_v3(headers, body, method=method, uri=uri, secrets=secrets, now=now)
     return parse_batch(body, trigger_stages=trigger_stages)
+
+
+@dataclass(frozen=True)
+class HubSpotIntake:
+    """``POST /webhooks/hubspot``: Webhooks API batches signed with the app's client secret."""
+
+    secrets: tuple[str, ...]
+    trigger_stages: tuple[str, ...]
+
+    def parse(self, request: WebhookRequest) -> ParsedBatch:
+        if not self.secrets:
+            raise WebhookError(
+                "HubSpot webhooks are disabled: HUBSPOT_CLIENT_SECRET is not set", status=503
+            )
+        return parse_webhook(
+            request.headers,
+            request.body,
+            method=request.method,
+            uri=request.uri,
+            secrets=self.secrets,
+            trigger_stages=self.trigger_stages,
+            now=request.now,
+        )
+
+
+class HubSpotModule:
+    """HubSpot as the CRM registry knows it."""
+
+    provider = PROVIDER
+
+    def intakes(self, settings: Settings) -> Mapping[str, WebhookIntake]:
+        return {"": HubSpotIntake(settings.hubspot_secrets, settings.rules.hubspot.trigger_stages)}
+
+    def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:
+        if not settings.hubspot_access_token:
+            return NotConfiguredClient(
+                PROVIDER,
+                "HUBSPOT_ACCESS_TOKEN is not set: the worker cannot read HubSpot deals; "
+                "set it, restart the worker and replay",
+            )
+        from middleware.crm.hubspot_client import HubSpotClient
+
+        return HubSpotClient(
+            base_url=settings.hubspot_api_base_url,
+            access_token=settings.hubspot_access_token,
+            rules=settings.rules.hubspot,
+            timeout=timeout,
+        )
+
+
+MODULE = HubSpotModule()

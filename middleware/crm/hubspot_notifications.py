@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from middleware.crm.base import ParsedBatch
 from middleware.errors import PayloadError
 from middleware.model import NewEvent
 
@@ -36,28 +36,6 @@ MAX_ID = 2**63 - 1
 MAX_OCCURRED_AT_MS = 253_402_300_800_000
 MAX_VALUE_LENGTH = 500
 MAX_TYPE_LABEL = 80
-#: At most this many invalid notifications are described one by one in a response.
-MAX_PROBLEMS_LISTED = 10
-
-
-@dataclass(frozen=True)
-class ParsedBatch:
-    """What a batch held: events to store, and counts of the rest."""
-
-    events: list[NewEvent]
-    received: int
-    #: type label (e.g. ``deal.associationChange``) → how many were ignored.
-    ignored_types: Mapping[str, int] = field(default_factory=dict)
-    #: one line per notification that could not be used (see the module docstring).
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ignored(self) -> int:
-        return sum(self.ignored_types.values())
-
-    @property
-    def invalid(self) -> int:
-        return len(self.problems)
 
 
 class _Invalid(Exception):

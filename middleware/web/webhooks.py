@@ -13,12 +13,13 @@ from urllib.parse import quote
 from flask import Blueprint, Request, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from middleware.crm import hubspot
-from middleware.crm.hubspot_notifications import MAX_PROBLEMS_LISTED
+from middleware.crm.base import WebhookRequest
 from middleware.errors import WebhookError
 from middleware.services import services
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+#: At most this many unusable notifications are described one by one in a response.
+MAX_PROBLEMS_LISTED = 10
 log = logging.getLogger(__name__)
 
 
@@ -41,29 +42,30 @@ def signed_uri(req: Request, public_base_url: str | None) -> str:
     return base.rstrip("/") + raw
 
 
-@bp.post("/hubspot")
-def hubspot_webhook() -> ResponseReturnValue:
+@bp.post("/<provider>", defaults={"variant": ""})
+@bp.post("/<provider>/<variant>")
+def receive(provider: str, variant: str) -> ResponseReturnValue:
+    """Any CRM's webhook: read the raw body, verify and parse (sans-I/O), store, answer."""
     svc = services(current_app)
-    settings = svc.settings
-    if not settings.hubspot_secrets:
-        return jsonify(error="HubSpot webhooks are disabled: HUBSPOT_CLIENT_SECRET is not set"), 503
-    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    intake = svc.intakes.get((provider, variant))
+    if intake is None:
+        return jsonify(error=f"no webhook endpoint at {request.path}"), 404
+    incoming = WebhookRequest(
+        headers=dict(request.headers.items()),
+        body=request.get_data(cache=False),  # raises 413 past MAX_CONTENT_LENGTH
+        method=request.method,
+        uri=signed_uri(request, svc.settings.public_base_url),
+        now=svc.clock(),
+    )
     try:
-        batch = hubspot.parse_webhook(
-            dict(request.headers.items()),
-            body,
-            method=request.method,
-            uri=signed_uri(request, settings.public_base_url),
-            secrets=settings.hubspot_secrets,
-            trigger_stages=settings.rules.hubspot.trigger_stages,
-            now=svc.clock(),
-        )
+        batch = intake.parse(incoming)
     except WebhookError as exc:
-        log.info("hubspot webhook refused (%s): %s", exc.status, exc.message)
+        log.info("%s webhook refused (%s): %s", provider, exc.status, exc.message)
         return jsonify(error=exc.message), exc.status
     result = svc.store.add_events(batch.events)
     log.info(
-        "hubspot webhook: %d notifications, %d stored, %d duplicates, %d ignored%s",
+        "%s webhook: %d notifications, %d stored, %d duplicates, %d ignored%s",
+        provider,
         batch.received,
         result.stored,
         result.duplicates,
@@ -71,7 +73,7 @@ def hubspot_webhook() -> ResponseReturnValue:
         f" ({_counts(batch.ignored_types)})" if batch.ignored_types else "",
     )
     for problem in batch.problems:
-        log.warning("hubspot webhook: skipped %s", problem)
+        log.warning("%s webhook: skipped %s", provider, problem)
     return jsonify(
         received=batch.received,
         stored=result.stored,
@@ -79,7 +81,7 @@ def hubspot_webhook() -> ResponseReturnValue:
         ignored=batch.ignored,
         ignored_types=batch.ignored_types,
         invalid=batch.invalid,
-        problems=batch.problems[:MAX_PROBLEMS_LISTED],
+        problems=batch.problems[:MAX_PROBLEMS_LISTED],  # the log line has them all
         event_ids=list(result.ids),
     )
 

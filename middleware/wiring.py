@@ -1,0 +1,79 @@
+"""The one place that builds adapters from :class:`~middleware.settings.Settings`.
+
+The web process, the worker, ``middleware check``, the demo and the CLI all get their CRM
+intakes and clients, their Google Calendar and their pipeline from here, once per process, with
+one set of timeouts. A CRM or Google whose settings are missing is a stand-in whose calls fail
+with ``not_configured`` and the one-line fix, so nothing downstream checks for ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from middleware.crm.base import CRMClient, NotConfiguredClient, WebhookIntake
+from middleware.crm.registry import CRMS
+from middleware.errors import PermanentError
+from middleware.settings import Settings
+
+if TYPE_CHECKING:
+    from middleware.meetings import MeetingSpec
+
+#: (connect, read) seconds for every CRM API call. HubSpot answers in well under a second;
+#: 20 s of silence means a stuck connection, and the event is retried.
+CRM_TIMEOUT = (5.0, 20.0)
+#: Seconds per Google call (token endpoint and Calendar); Google's own clients use 60.
+GOOGLE_TIMEOUT = 30.0
+
+
+def webhook_intakes(settings: Settings) -> dict[tuple[str, str], WebhookIntake]:
+    """Every webhook endpoint: ``(provider, variant)`` → its intake (see ``crm/base.py``)."""
+    return {
+        (provider, variant): intake
+        for provider, module in CRMS.items()
+        for variant, intake in module.intakes(settings).items()
+    }
+
+
+def crm_clients(settings: Settings) -> dict[str, CRMClient]:
+    """Every CRM's API client by provider (stand-ins for the unconfigured ones)."""
+    return {
+        provider: module.client(settings, timeout=CRM_TIMEOUT) for provider, module in CRMS.items()
+    }
+
+
+class NotConfiguredCalendar:
+    """Stands in for Google Calendar while ``GOOGLE_SERVICE_ACCOUNT_FILE`` is unset."""
+
+    message = (
+        "GOOGLE_SERVICE_ACCOUNT_FILE is not set: the worker cannot create Calendar events; "
+        "set it, restart the worker and replay"
+    )
+
+    def ensure_event(self, *, spec: MeetingSpec, **_: Any) -> Any:
+        raise PermanentError("not_configured", self.message)
+
+
+def google_calendar(settings: Settings, **overrides: Any) -> Any:
+    """The Calendar adapter for the service account key, or :class:`NotConfiguredCalendar`.
+
+    Raises :class:`~middleware.errors.ConfigError` when the key file cannot be loaded.
+    """
+    if not settings.google_service_account_file:
+        return NotConfiguredCalendar()
+    from middleware.calendar import GoogleCalendar
+
+    options: dict[str, Any] = {
+        "api_base_url": settings.google_api_base_url,
+        "timeout": GOOGLE_TIMEOUT,
+        **overrides,
+    }
+    return GoogleCalendar.from_key_file(settings.google_service_account_file, **options)
+
+
+def not_configured_messages(clients: Mapping[str, CRMClient], calendar: Any) -> dict[str, str]:
+    """provider (or ``"google"``) → why it is not usable, for the worker's start-up warnings."""
+    messages = {p: c.message for p, c in clients.items() if isinstance(c, NotConfiguredClient)}
+    if isinstance(calendar, NotConfiguredCalendar):
+        messages["google"] = calendar.message
+    return messages
