@@ -235,13 +235,15 @@ def events_list(limit: int, cursor: str | None, as_json: bool, **values: Any) ->
     if cursor is not None:
         data["cursor"] = cursor
     query = _load(ListQuerySchema(), data)
+    from middleware.json_shapes import events_json
+
     store = _store(_settings())
     page, before = store.list_events(
         query["filter"], limit=query["limit"], before_id=query["before_id"]
     )
     next_cursor = str(before) if before is not None else None
     if as_json:
-        _echo_json({"events": page, "next_cursor": next_cursor})
+        _echo_json({"events": events_json(page), "next_cursor": next_cursor})
         return
     if not page:
         click.echo("no events match")
@@ -250,10 +252,11 @@ def events_list(limit: int, cursor: str | None, as_json: bool, **values: Any) ->
         f"{'ID':>7}  {'STATUS':<10} {'PROVIDER':<9} {'DEAL':<12} {'TRIES':>5}  {'CREATED':<20}  LAST ERROR"
     )
     for e in page:
-        error = f"[{e['last_error_reason']}] {e['last_error']}" if e["last_error"] else ""
+        error = f"[{e.last_error_reason}] {e.last_error}" if e.last_error else ""
+        created = e.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         click.echo(
-            f"{e['id']:>7}  {e['status']:<10} {e['provider']:<9} {e['deal_id']:<12} {e['attempts']:>5}  "
-            f"{e['created_at'][:19]:<20}  {error[:100]}"
+            f"{e.id:>7}  {e.status:<10} {e.provider:<9} {e.deal_id:<12} {e.attempts:>5}  "
+            f"{created:<20}  {error[:100]}"
         )
     if next_cursor:
         click.echo(f"more: --cursor {next_cursor}")
@@ -264,10 +267,12 @@ def events_list(limit: int, cursor: str | None, as_json: bool, **values: Any) ->
 @one_line_errors
 def events_show(event_id: int) -> None:
     """Show one event with its attempts and errors (JSON)."""
+    from middleware.json_shapes import event_json
+
     event = _store(_settings()).get_event(event_id)
     if event is None:
         raise CLIError(f"event {event_id} not found")
-    _echo_json(event)
+    _echo_json(event_json(event))
 
 
 @events.command("replay")
@@ -278,11 +283,11 @@ def events_show(event_id: int) -> None:
 @one_line_errors
 def events_replay(event_id: int | None, dry_run: bool, force: bool, **values: Any) -> None:
     """Send EVENT_ID, or every event the filters match (default --status failed), back to pending."""
+    from middleware import operations
     from middleware.filters import BulkReplaySchema
 
     filters = _filter_input(values)
     store = _store(_settings())
-    actor = f"cli:{os.environ.get('USER', '?')}"
     if event_id is not None:
         if filters:
             raise click.UsageError("give an EVENT_ID or filters, not both")
@@ -290,27 +295,28 @@ def events_replay(event_id: int | None, dry_run: bool, force: bool, **values: An
             event = store.get_event(event_id)
             if event is None:
                 raise CLIError(f"event {event_id} not found")
-            click.echo(f"would replay event {event_id} ({event['status']})")
+            click.echo(f"would replay event {event_id} ({event.status})")
             return
-        result = store.replay_event(event_id, force=force)
-        if not result.ok:
-            raise CLIError(result.error or "refused")
-        store.audit(actor, "replay", {"event_id": event_id, "force": force}, 1)
+        try:
+            operations.replay_event(store, event_id, actor=_actor(), force=force)
+        except operations.OperationError as exc:
+            raise CLIError(exc.message) from None
         click.echo(f"event {event_id} is pending again")
         return
     options = _load(BulkReplaySchema(), {**filters, "dry_run": dry_run, "force": force})
-    result = store.replay_matching(options["filter"], force=force, dry_run=dry_run)
+    result = operations.replay_matching(
+        store, options["filter"], actor=_actor(), force=force, dry_run=dry_run
+    )
     if dry_run:
         click.echo(f"would replay {result.count} events")
         for e in result.sample:
-            click.echo(
-                f"  {e['id']}  {e['status']}  deal {e['deal_id']}  {e['last_error'] or ''}"[:160]
-            )
+            click.echo(f"  {e.id}  {e.status}  deal {e.deal_id}  {e.last_error or ''}"[:160])
         return
-    store.audit(
-        actor, "bulk_replay", {**options["filter"].describe(), "force": force}, result.count
-    )
     click.echo(f"replayed {result.count} events")
+
+
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', '?')}"
 
 
 @events.command("audit")
@@ -318,10 +324,13 @@ def events_replay(event_id: int | None, dry_run: bool, force: bool, **values: An
 @one_line_errors
 def events_audit(limit: int) -> None:
     """What operators changed (replays, prunes), newest first."""
+    from middleware.json_shapes import iso_z
+
     items, _ = _store(_settings()).list_audit(limit=max(1, min(limit, 500)))
     for item in items:
         click.echo(
-            f"{item['at']}  {item['actor']:<24} {item['action']:<12} {item['count']:>6}  {json.dumps(item['target'])}"
+            f"{iso_z(item.at)}  {item.actor:<24} {item.action:<12} {item.count:>6}  "
+            f"{json.dumps(item.target)}"
         )
     if not items:
         click.echo("no operator actions recorded")
@@ -339,25 +348,23 @@ def events_audit(limit: int) -> None:
 @one_line_errors
 def prune(older_than_days: int | None, include_failed: bool, dry_run: bool) -> None:
     """Delete succeeded and skipped events (and their attempts) older than N days."""
-    from datetime import timedelta
+    from middleware import operations
 
     settings = _settings()
     days = settings.rules.retention.keep_days if older_than_days is None else older_than_days
     if days == 0 and older_than_days is None:
         click.echo("retention.keep_days is 0: keeping everything")
         return
-    store = _store(settings)
-    cutoff = datetime.now(UTC) - timedelta(days=days)
-    count = store.prune(cutoff, include_failed=include_failed, dry_run=dry_run)
+    count = operations.prune(
+        _store(settings),
+        days,
+        actor=_actor(),
+        include_failed=include_failed,
+        dry_run=dry_run,
+    )
     if dry_run:
         click.echo(f"would delete {count} events older than {days} days")
         return
-    store.audit(
-        f"cli:{os.environ.get('USER', '?')}",
-        "prune",
-        {"older_than_days": days, "include_failed": include_failed},
-        count,
-    )
     click.echo(f"deleted {count} events older than {days} days")
 
 

@@ -1,6 +1,7 @@
 """Operator input, validated once for the admin API and the CLI (marshmallow schemas).
 
-The same schemas describe the admin API in its OpenAPI document (``web/openapi.py``).
+The same schemas describe the admin API's input in its OpenAPI document (``web/openapi.py``);
+what the API answers is in ``json_shapes.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import (
-    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -143,61 +143,3 @@ class BulkReplaySchema(FilterSchema):
         force = data.pop("force", False)
         data.setdefault("status", ["failed"])
         return {"filter": super()._make(data, **kwargs), "dry_run": dry_run, "force": force}
-
-
-class AttemptSchema(Schema):
-    number = fields.Integer()
-    worker = fields.String()
-    started_at = fields.String()
-    finished_at = fields.String(allow_none=True)
-    outcome = fields.String(
-        metadata={
-            "description": "processing, succeeded, skipped, retrying, failed, abandoned, released"
-        }
-    )
-    error_reason = fields.String(allow_none=True)
-    error = fields.String(allow_none=True)
-    retry_at = fields.String(allow_none=True)
-
-
-class EventSchema(Schema):
-    """An event as the admin API shows it (CONTRACT.md)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    id = fields.Integer()
-    provider = fields.String()
-    account_id = fields.String()
-    deal_id = fields.String()
-    trigger = fields.String()
-    status = fields.String(metadata={"enum": list(STATUSES)})
-    attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
-    last_error_reason = fields.String(allow_none=True)
-    meet_url = fields.String(allow_none=True)
-    calendar_event_id = fields.String(allow_none=True)
-    next_attempt_at = fields.String(allow_none=True)
-    occurred_at = fields.String(allow_none=True)
-    created_at = fields.String()
-    updated_at = fields.String()
-
-
-class EventDetailSchema(EventSchema):
-    attempt_history = fields.List(fields.Nested(AttemptSchema))
-    errors = fields.List(fields.Dict())
-    payload = fields.Dict()
-
-
-class EventPageSchema(Schema):
-    events = fields.List(fields.Nested(EventSchema))
-    next_cursor = fields.String(allow_none=True)
-
-
-class CountSchema(Schema):
-    count = fields.Integer()
-    sample = fields.List(fields.Nested(EventSchema))
-
-
-class ErrorSchema(Schema):
-    error = fields.String()

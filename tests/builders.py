@@ -66,3 +66,20 @@ def rules_file(tmp_path: Path, text: str | None = None, name: str = "middleware.
     path = tmp_path / name
     path.write_text(SHIPPED_RULES if text is None else text)
     return path
+
+
+def shown(store: Any, event_id: int) -> dict[str, Any]:
+    """Event ``event_id`` exactly as the admin API shows it (``GET /admin/events/<id>``)."""
+    from middleware.json_shapes import event_json
+
+    detail = store.get_event(event_id)
+    assert detail is not None, f"event {event_id} not found"
+    return event_json(detail)
+
+
+def shown_page(store: Any, flt: Any, **paging: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of events as ``GET /admin/events`` shows them, and the id to continue before."""
+    from middleware.json_shapes import events_json
+
+    page, before = store.list_events(flt, **paging)
+    return events_json(page), before

@@ -14,6 +14,7 @@ from middleware.pipeline import Pipeline
 from middleware.settings import RetryRules, Rules
 from middleware.store import Store
 from middleware.worker import Worker
+from tests.builders import shown
 from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
 
 
@@ -84,7 +85,7 @@ def run_one(store: Store, pipeline: Pipeline) -> Any:
 
 
 def event(store: Store, event_id: int) -> dict[str, Any]:
-    e = store.get_event(event_id)
+    e = shown(store, event_id)
     assert e is not None
     return e
 
@@ -212,7 +213,9 @@ def test_forced_replay_checks_google_again(
     pipeline = make_pipeline(store, crm, calendar, clock)
     event_id = add(store, "1")
     run_one(store, pipeline)
-    assert store.replay_event(event_id, force=True).ok
+    from middleware import operations
+
+    assert operations.replay_event(store, event_id, actor="test", force=True).status == "pending"
     run_one(store, pipeline)
     assert len(calendar.calls) == 2 and len(calendar.events) == 1
     assert event(store, event_id)["status"] == "succeeded"

@@ -8,6 +8,7 @@ import pytest
 
 from middleware.model import NewEvent
 from middleware.store import EventFilter, Store
+from tests.builders import shown, shown_page
 
 
 class Clock:
@@ -46,7 +47,7 @@ def test_add_events_dedupes_on_key(store: Store, clock: Clock) -> None:
     assert (first.stored, first.duplicates) == (2, 0)
     assert (again.stored, again.duplicates) == (1, 1)
     assert store.count_events(EventFilter()) == 3
-    event = store.get_event(first.ids[0])
+    event = shown(store, first.ids[0])
     assert event is not None
     assert event["status"] == "pending" and event["attempts"] == 0
     assert event["created_at"] == "2026-11-25T12:00:00Z"
@@ -84,7 +85,7 @@ def test_expired_lease_is_taken_over_and_explained(store: Store, clock: Clock) -
     # the dead worker's late result is refused: the lease is not its any more
     assert store.finish(dead, "failed", reason="x", message="late") is False
     assert store.finish(taken, "succeeded") is True
-    event = store.get_event(event_id)
+    event = shown(store, event_id)
     assert event is not None
     assert event["status"] == "succeeded"
     outcomes = [(a["number"], a["outcome"], a["error_reason"]) for a in event["attempt_history"]]
@@ -117,7 +118,7 @@ def test_retrying_waits_until_due(store: Store, clock: Clock) -> None:
     clock.advance(10)
     [again] = store.claim("w1", 1, 60)
     assert again.attempt == 2 and again.attempts_since_replay == 2
-    event = store.get_event(event_id)
+    event = shown(store, event_id)
     assert event is not None and event["status"] == "processing"
     assert event["errors"] == [
         {"attempt": 1, "at": "2026-11-25T12:00:00Z", "reason": "google_unavailable", "error": "503"}
@@ -128,7 +129,7 @@ def test_release_gives_the_event_back(store: Store, clock: Clock) -> None:
     [event_id] = store.add_events([new("1")]).ids
     [claim] = store.claim("w1", 1, 60)
     assert store.release(claim)
-    event = store.get_event(event_id)
+    event = shown(store, event_id)
     assert event is not None and event["status"] == "pending"
     assert len(store.claim("w2", 1, 60)) == 1
 
@@ -139,7 +140,7 @@ def test_worker_that_keeps_dying_ends_failed(store: Store, clock: Clock) -> None
         assert len(store.claim("w", 1, 60, max_attempts=3)) == 1
         clock.advance(61)
     assert store.claim("w", 1, 60, max_attempts=3) == []
-    event = store.get_event(event_id)
+    event = shown(store, event_id)
     assert event is not None
     assert event["status"] == "failed" and event["last_error_reason"] == "worker_lost"
 
@@ -169,61 +170,16 @@ def test_record_meeting_and_deal_record(store: Store, clock: Clock) -> None:
             meet_url="",
             spec_fingerprint="f",
         )
-    event = store.get_event(event_id)
+    event = shown(store, event_id)
     assert event is not None and event["calendar_event_id"] == "abc123"
 
 
 def test_list_pages_newest_first(store: Store, clock: Clock) -> None:
     store.add_events([new(str(i)) for i in range(7)])
-    page, cursor = store.list_events(EventFilter(), limit=3)
+    page, cursor = shown_page(store, EventFilter(), limit=3)
     assert [e["deal_id"] for e in page] == ["6", "5", "4"]
     store.add_events([new("99")])  # arrives while paging
-    page2, cursor2 = store.list_events(EventFilter(), limit=3, before_id=cursor)
-    page3, cursor3 = store.list_events(EventFilter(), limit=3, before_id=cursor2)
+    page2, cursor2 = shown_page(store, EventFilter(), limit=3, before_id=cursor)
+    page3, cursor3 = shown_page(store, EventFilter(), limit=3, before_id=cursor2)
     assert [e["deal_id"] for e in page2 + page3] == ["3", "2", "1", "0"]
     assert cursor3 is None
-
-
-def test_replay_rules(store: Store, clock: Clock) -> None:
-    ids = store.add_events([new("1"), new("2")]).ids
-    claims = store.claim("w", 2, 60)
-    by_id = {c.event_id: c for c in claims}
-    assert store.replay_event(ids[0]).status == 409  # processing
-    store.finish(by_id[ids[0]], "succeeded")
-    store.finish(by_id[ids[1]], "failed", reason="r", message="m")
-    assert store.replay_event(ids[0]).status == 409  # succeeded needs force
-    assert store.replay_event(ids[0], force=True).ok
-    assert store.replay_event(ids[1]).ok
-    assert store.replay_event(999).status == 404
-    replayed = {c.event_id: c for c in store.claim("w", 5, 60)}
-    assert replayed[ids[0]].force is True and replayed[ids[1]].force is False
-    assert replayed[ids[1]].attempts_since_replay == 1
-
-
-def test_bulk_replay_dry_run_changes_nothing(store: Store, clock: Clock) -> None:
-    store.add_events([new(str(i)) for i in range(4)])
-    for claim in store.claim("w", 4, 60):
-        store.finish(
-            claim, "failed" if int(claim.deal_id) % 2 else "succeeded", reason="r", message="m"
-        )
-    flt = EventFilter(statuses=("failed",))
-    dry = store.replay_matching(flt, dry_run=True)
-    assert dry.count == 2 and {e["deal_id"] for e in dry.sample} == {"1", "3"}
-    assert store.count_events(flt) == 2
-    assert store.replay_matching(flt).count == 2
-    assert store.count_events(EventFilter(statuses=("pending",))) == 2
-    assert store.replay_matching(EventFilter(statuses=("succeeded",))).count == 0
-    assert store.replay_matching(EventFilter(statuses=("succeeded",)), force=True).count == 2
-
-
-def test_prune_keeps_failed_unless_asked(store: Store, clock: Clock) -> None:
-    store.add_events([new(str(i)) for i in range(3)])
-    outcomes = {"0": "succeeded", "1": "skipped", "2": "failed"}
-    for claim in store.claim("w", 3, 60):
-        store.finish(claim, outcomes[claim.deal_id], reason="r", message="m")
-    clock.advance(86400 * 31)
-    cutoff = clock.now - timedelta(days=30)
-    assert store.prune(cutoff, dry_run=True) == 2
-    assert store.prune(cutoff) == 2
-    assert store.count_events(EventFilter()) == 1
-    assert store.prune(cutoff, include_failed=True) == 1

@@ -1,7 +1,9 @@
 """The admin API (``/admin/*``): find events, see why they failed, replay them.
 
 Bearer ``ADMIN_TOKEN`` (constant-time compare). Unset token: 403 to everyone; missing or wrong
-token: 401. Every change is written to the audit log (``GET /admin/audit``).
+token: 401. Every change is written to the audit log (``GET /admin/audit``) by
+``operations.py``, in the change's own transaction. Each view's docstring carries its OpenAPI
+operation (after ``---``), which ``web/openapi.py`` collects from the routes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from middleware import operations
 from middleware.filters import (
     BulkReplaySchema,
     InputError,
@@ -19,6 +22,8 @@ from middleware.filters import (
     ReplaySchema,
     load,
 )
+from middleware.json_shapes import AuditPageSchema, event_json, events_json
+from middleware.operations import EventNotFound, ReplayRefused
 from middleware.services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -50,6 +55,16 @@ def _bad_input(exc: InputError) -> ResponseReturnValue:
     return jsonify(error=str(exc)), 400
 
 
+@bp.errorhandler(EventNotFound)
+def _not_found(exc: EventNotFound) -> ResponseReturnValue:
+    return jsonify(error=exc.message), 404
+
+
+@bp.errorhandler(ReplayRefused)
+def _refused(exc: ReplayRefused) -> ResponseReturnValue:
+    return jsonify(error=exc.message), 409
+
+
 def _json_body() -> dict[str, Any]:
     if not request.get_data(cache=True):
         return {}
@@ -65,7 +80,20 @@ def _actor() -> str:
 
 @bp.get("/events")
 def list_events() -> ResponseReturnValue:
-    """Events, newest first, filtered; ``next_cursor`` continues (null on the last page)."""
+    """Events, newest first, filtered; ``next_cursor`` continues (null on the last page).
+    ---
+    get:
+      summary: List events, newest first
+      parameters:
+      - in: query
+        schema: ListQuerySchema
+      responses:
+        200:
+          description: a page of events
+          content:
+            application/json:
+              schema: EventPageSchema
+    """
     args = request.args.to_dict(flat=True)
     if "status" in args:  # both ?status=a,b and ?status=a&status=b
         args["status"] = ",".join(request.args.getlist("status"))
@@ -73,46 +101,121 @@ def list_events() -> ResponseReturnValue:
     page, before = services(current_app).store.list_events(
         query["filter"], limit=query["limit"], before_id=query["before_id"]
     )
-    return jsonify(events=page, next_cursor=str(before) if before is not None else None)
+    return jsonify(events=events_json(page), next_cursor=_cursor(before))
 
 
 @bp.get("/events/<int:event_id>")
 def show_event(event_id: int) -> ResponseReturnValue:
+    """One event with its attempts and errors.
+    ---
+    get:
+      summary: One event with its attempts, errors and payload
+      parameters:
+      - {in: path, name: event_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: the event
+          content:
+            application/json:
+              schema: EventDetailSchema
+        404:
+          description: no such event
+          content:
+            application/json:
+              schema: ProblemSchema
+    """
     event = services(current_app).store.get_event(event_id)
     if event is None:
-        return jsonify(error=f"event {event_id} not found"), 404
-    return jsonify(event)
+        raise EventNotFound(f"event {event_id} not found")
+    return jsonify(event_json(event))
 
 
 @bp.post("/events/<int:event_id>/replay")
 def replay_event(event_id: int) -> ResponseReturnValue:
+    """Send one event back to pending.
+    ---
+    post:
+      summary: Send one event back to pending
+      parameters:
+      - {in: path, name: event_id, required: true, schema: {type: integer}}
+      requestBody:
+        content:
+          application/json:
+            schema: ReplaySchema
+      responses:
+        202:
+          description: replayed
+          content:
+            application/json:
+              schema: EventDetailSchema
+        404:
+          description: no such event
+          content:
+            application/json:
+              schema: ProblemSchema
+        409:
+          description: the event is processing, or succeeded without force
+          content:
+            application/json:
+              schema: ProblemSchema
+    """
     options = load(ReplaySchema(), _json_body())
     store = services(current_app).store
-    result = store.replay_event(event_id, force=options["force"])
-    if not result.ok:
-        return jsonify(error=result.error), result.status
-    store.audit(_actor(), "replay", {"event_id": event_id, "force": options["force"]}, 1)
-    return jsonify(result.event), 202
+    event = operations.replay_event(store, event_id, actor=_actor(), force=options["force"])
+    return jsonify(event_json(event)), 202
 
 
 @bp.post("/events/replay")
 def replay_matching() -> ResponseReturnValue:
-    """Replay every event a filter matches (``status`` defaults to ``failed``)."""
+    """Replay every event a filter matches (``status`` defaults to ``failed``).
+    ---
+    post:
+      summary: Replay every event a filter matches (status defaults to failed)
+      requestBody:
+        content:
+          application/json:
+            schema: BulkReplaySchema
+      responses:
+        200:
+          description: "dry run: how many would be replayed, and a sample"
+          content:
+            application/json:
+              schema: CountSchema
+        202:
+          description: how many were replayed
+          content:
+            application/json:
+              schema: CountSchema
+    """
     options = load(BulkReplaySchema(), _json_body())
-    store = services(current_app).store
-    flt = options["filter"]
-    result = store.replay_matching(flt, force=options["force"], dry_run=options["dry_run"])
-    if options["dry_run"]:
-        return jsonify(count=result.count, sample=result.sample), 200
-    store.audit(
-        _actor(), "bulk_replay", {**flt.describe(), "force": options["force"]}, result.count
+    result = operations.replay_matching(
+        services(current_app).store,
+        options["filter"],
+        actor=_actor(),
+        force=options["force"],
+        dry_run=options["dry_run"],
     )
+    if options["dry_run"]:
+        return jsonify(count=result.count, sample=events_json(result.sample)), 200
     return jsonify(count=result.count), 202
 
 
 @bp.get("/audit")
 def audit() -> ResponseReturnValue:
-    """What operators changed, newest first."""
+    """What operators changed, newest first.
+    ---
+    get:
+      summary: Operator actions, newest first
+      parameters:
+      - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
+      - {in: query, name: cursor, schema: {type: string}}
+      responses:
+        200:
+          description: a page of audit records
+          content:
+            application/json:
+              schema: AuditPageSchema
+    """
     args = request.args
     try:
         limit = min(max(int(args.get("limit", "50")), 1), 500)
@@ -120,10 +223,24 @@ def audit() -> ResponseReturnValue:
     except ValueError:
         raise InputError("limit and cursor must be whole numbers") from None
     items, next_before = services(current_app).store.list_audit(limit=limit, before_id=before)
-    return jsonify(actions=items, next_cursor=str(next_before) if next_before is not None else None)
+    return jsonify(AuditPageSchema().dump({"actions": items, "next_cursor": _cursor(next_before)}))
 
 
 @bp.get("/stats")
 def stats() -> ResponseReturnValue:
-    """How many events are in each status."""
+    """How many events are in each status.
+    ---
+    get:
+      summary: Events per status
+      responses:
+        200:
+          description: counts
+          content:
+            application/json:
+              schema: StatsSchema
+    """
     return jsonify(services(current_app).store.status_counts())
+
+
+def _cursor(before: int | None) -> str | None:
+    return str(before) if before is not None else None

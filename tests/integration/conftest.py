@@ -12,7 +12,7 @@ from middleware.app import create_app
 from middleware.settings import Settings, load_settings
 from middleware.store import Store
 from middleware.worker import Worker, build_pipeline
-from tests.builders import SHIPPED_RULES, body_of, hubspot_headers, notification
+from tests.builders import SHIPPED_RULES, body_of, hubspot_headers, notification, shown_page
 from tests.fakes.google_emulator import GoogleEmulator
 from tests.fakes.hubspot_emulator import HubSpotEmulator
 
@@ -128,7 +128,7 @@ class Stack:
     def events(self) -> list[dict[str, Any]]:
         from middleware.store import EventFilter
 
-        page, _ = self.store.list_events(EventFilter(), limit=500)
+        page, _ = shown_page(self.store, EventFilter(), limit=500)
         return page
 
 

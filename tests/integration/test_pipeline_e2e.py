@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.builders import notification
+from tests.builders import notification, shown
 from tests.integration.conftest import REP, Stack
 
 
@@ -86,7 +86,7 @@ def test_google_5xx_then_success(stack: Stack) -> None:
     stack.work()
     [event] = stack.events()
     assert event["status"] == "succeeded" and event["attempts"] == 3
-    detail = stack.store.get_event(event["id"])
+    detail = shown(stack.store, event["id"])
     assert detail is not None
     assert [a["error_reason"] for a in detail["attempt_history"]] == [
         "google_unavailable",
@@ -105,7 +105,7 @@ def test_hubspot_429_on_patch_is_retried(stack: Stack) -> None:
     stack.work()
     [event] = stack.events()
     assert event["status"] == "succeeded" and event["attempts"] == 2
-    detail = stack.store.get_event(event["id"])
+    detail = shown(stack.store, event["id"])
     assert detail is not None and detail["attempt_history"][0]["error_reason"] == "crm_rate_limited"
     assert len(stack.hubspot.patches) == 1 and len(stack.google.all_events()) == 1
 
@@ -198,7 +198,7 @@ def test_no_secret_in_logs_errors_or_admin_api(stack: Stack, caplog: Any) -> Non
     admin = stack.client.get(
         "/admin/events", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
     ).get_data(as_text=True)
-    details = [json.dumps(stack.store.get_event(e["id"])) for e in stack.events()]
+    details = [json.dumps(shown(stack.store, e["id"])) for e in stack.events()]
     text = "\n".join([caplog.text, admin, *details])
     assert "google_delegation_denied" in text and "crm_unavailable" in text
     for secret in secrets:

@@ -19,7 +19,7 @@ from middleware.database import make_engine, upgrade_schema
 from middleware.meetings import calendar_event_id
 from middleware.schema import metadata
 from middleware.store import EventFilter, Store
-from tests.builders import SECRET, hubspot_headers, notification
+from tests.builders import SECRET, hubspot_headers, notification, shown, shown_page
 from tests.fakes.google_emulator import GoogleEmulator
 from tests.fakes.hubspot_emulator import HubSpotEmulator
 from tests.integration.conftest import REP, emulator_env
@@ -166,13 +166,13 @@ def _run_scenario(
         for p in hubspot.patches:
             assert p["properties"]["demo_meet_url"] == meet[p["deal_id"]]
         # Every attempt but the last of each event says why it was not the last.
-        page, cursor = store.list_events(EventFilter(), limit=500)
+        page, cursor = shown_page(store, EventFilter(), limit=500)
         retried = 0
         while True:
             for event in page:
                 if event["attempts"] > 1:
                     retried += 1
-                    detail = store.get_event(event["id"])
+                    detail = shown(store, event["id"])
                     assert detail is not None
                     history = detail["attempt_history"]
                     assert history[-1]["outcome"] == "succeeded"
@@ -181,7 +181,7 @@ def _run_scenario(
                         assert attempt["error_reason"] or attempt["outcome"] == "released", attempt
             if cursor is None:
                 break
-            page, cursor = store.list_events(EventFilter(), limit=500, before_id=cursor)
+            page, cursor = shown_page(store, EventFilter(), limit=500, before_id=cursor)
         if kills:
             assert retried >= 1  # the killed worker's events were taken over, and it shows
         engine.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 
 from middleware.database import make_engine
 from middleware.store import Store
-from tests.builders import notification
+from tests.builders import notification, shown
 from tests.integration.conftest import REP, Stack
 from tests.procs import Proc
 
@@ -56,7 +56,7 @@ def test_worker_killed_while_google_holds_the_call(
     assert len(stack.google.events(REP)) == 1
     assert event["calendar_event_id"] == stack.google.events(REP)[0]["id"]
     assert len(stack.hubspot.patches) == 1
-    detail = stack.store.get_event(event["id"])
+    detail = shown(stack.store, event["id"])
     assert detail is not None
     assert [a["outcome"] for a in detail["attempt_history"]] == ["abandoned", "succeeded"]
 

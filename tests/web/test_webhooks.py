@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from middleware.app import create_app
 from middleware.schema import events
-from tests.builders import body_of, hubspot_headers, notification
+from tests.builders import body_of, hubspot_headers, notification, shown
 
 URL = "/webhooks/hubspot"
 SIGNED_URI = "http://localhost/webhooks/hubspot"
@@ -33,7 +33,7 @@ def test_trigger_event_is_stored_and_acknowledged(client: Any, app: Any) -> None
     assert response.status_code == 200
     assert response.json["stored"] == 1
     [event_id] = response.json["event_ids"]
-    event = app.extensions["middleware"].store.get_event(event_id)
+    event = shown(app.extensions["middleware"].store, event_id)
     assert (event["provider"], event["deal_id"], event["status"]) == ("hubspot", "42", "pending")
     assert event["payload"]["objectId"] == 42
 

@@ -1,0 +1,139 @@
+"""The JSON the admin API answers, the CLI prints and the OpenAPI document describes.
+
+One marshmallow schema per record (``store/records.py``): the views and the CLI dump records
+with these, and ``web/openapi.py`` documents the same schemas, so the shape is written once.
+Times are ISO 8601 in UTC with a ``Z``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from middleware.model import STATUSES
+
+
+class UTCTime(fields.DateTime):
+    """An aware datetime as ``2026-12-01T15:00:00Z`` (None stays null)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            return super()._serialize(value, attr, obj, **kwargs)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """What :class:`UTCTime` prints, for plain text output."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+class AttemptSchema(Schema):
+    number = fields.Integer()
+    worker = fields.String()
+    started_at = UTCTime()
+    finished_at = UTCTime()
+    outcome = fields.String(
+        metadata={
+            "description": "processing, succeeded, skipped, retrying, failed, abandoned, released"
+        }
+    )
+    error_reason = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    retry_at = UTCTime()
+
+
+class ErrorSchema(Schema):
+    attempt = fields.Integer()
+    at = UTCTime()
+    reason = fields.String(allow_none=True)
+    error = fields.String()
+
+
+class EventSchema(Schema):
+    """An event as the admin API shows it (CONTRACT.md)."""
+
+    id = fields.Integer()
+    provider = fields.String()
+    account_id = fields.String()
+    deal_id = fields.String()
+    trigger = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    last_error_reason = fields.String(allow_none=True)
+    meet_url = fields.String(allow_none=True)
+    calendar_event_id = fields.String(allow_none=True)
+    next_attempt_at = UTCTime(metadata={"description": "when a pending/retrying event is due"})
+    occurred_at = UTCTime()
+    created_at = UTCTime()
+    updated_at = UTCTime()
+
+
+class EventDetailSchema(EventSchema):
+    attempt_history = fields.List(fields.Nested(AttemptSchema))
+    errors = fields.List(fields.Nested(ErrorSchema))
+    payload = fields.Dict()
+
+
+class EventPageSchema(Schema):
+    events = fields.List(fields.Nested(EventSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CountSchema(Schema):
+    count = fields.Integer()
+    sample = fields.List(fields.Nested(EventSchema))
+
+
+class AuditSchema(Schema):
+    id = fields.Integer()
+    at = UTCTime()
+    actor = fields.String()
+    action = fields.String(metadata={"description": "replay, bulk_replay, prune"})
+    target = fields.Dict(allow_none=True)
+    count = fields.Integer()
+
+
+class AuditPageSchema(Schema):
+    actions = fields.List(fields.Nested(AuditSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class StatsSchema(Schema):
+    """Events per status."""
+
+    pending = fields.Integer()
+    processing = fields.Integer()
+    retrying = fields.Integer()
+    succeeded = fields.Integer()
+    skipped = fields.Integer()
+    failed = fields.Integer()
+
+
+class ProblemSchema(Schema):
+    """Every error answer: ``{"error": "..."}``."""
+
+    error = fields.String()
+
+
+EVENT = EventSchema()
+EVENT_DETAIL = EventDetailSchema()
+
+
+def event_json(record: Any) -> dict[str, Any]:
+    """An :class:`~middleware.store.EventRecord` (or detail) as the admin API shows it."""
+    schema = EVENT_DETAIL if hasattr(record, "attempt_history") else EVENT
+    data: dict[str, Any] = schema.dump(record)
+    return data
+
+
+def events_json(records: Any) -> list[dict[str, Any]]:
+    return [EVENT.dump(r) for r in records]

@@ -1,0 +1,43 @@
+"""The durable event store over SQLAlchemy (SQLite or PostgreSQL).
+
+One :class:`Store` per process, shared by its threads; every method is one short transaction.
+Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
+each deal), ``queries.py`` (operator reads returning ``records.py`` types). What operators
+*change* (replay, prune) is in ``middleware/operations.py``.
+"""
+
+from __future__ import annotations
+
+from middleware.store.base import utcnow
+from middleware.store.deals import DealLedger
+from middleware.store.queries import OperatorQueries
+from middleware.store.queue import EventQueue
+from middleware.store.records import (
+    AddResult,
+    AttemptRecord,
+    AuditRecord,
+    Claim,
+    DealRecord,
+    ErrorRecord,
+    EventDetail,
+    EventFilter,
+    EventRecord,
+)
+
+__all__ = [
+    "AddResult",
+    "AttemptRecord",
+    "AuditRecord",
+    "Claim",
+    "DealRecord",
+    "ErrorRecord",
+    "EventDetail",
+    "EventFilter",
+    "EventRecord",
+    "Store",
+    "utcnow",
+]
+
+
+class Store(EventQueue, DealLedger, OperatorQueries):
+    """The whole store over one engine: the queue, the deal ledger and the operator reads."""

@@ -1,0 +1,66 @@
+"""The deal ledger: what was booked for each deal (its Calendar event, organizer, Meet URL).
+
+A deal's row is also where its lease lives (``queue.py``); this module reads and writes what
+was booked, which is recorded *before* the CRM write-back so a crash between the two never loses
+the link and never makes a second meeting.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from middleware.schema import deals, events
+from middleware.store.base import StoreBase
+from middleware.store.records import Claim, DealRecord
+
+
+class DealLedger(StoreBase):
+    """Per-deal meeting records."""
+
+    def deal_record(self, provider: str, account_id: str, deal_id: str) -> DealRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(deals).where(self._deal_key(provider, account_id, deal_id))
+            ).first()
+        if row is None:
+            return DealRecord()
+        return DealRecord(
+            calendar_event_id=row.calendar_event_id,
+            calendar_id=row.calendar_id,
+            organizer=row.organizer,
+            meet_url=row.meet_url,
+            spec_fingerprint=row.spec_fingerprint,
+        )
+
+    def record_meeting(
+        self,
+        claim: Claim,
+        *,
+        calendar_id: str,
+        calendar_event_id: str,
+        organizer: str,
+        meet_url: str,
+        spec_fingerprint: str,
+    ) -> None:
+        """Remember the Calendar event and Meet URL before anything is written to the CRM."""
+        if not meet_url:
+            raise ValueError("refusing to record an empty Meet URL")
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deals)
+                .where(self._deal_key(claim.provider, claim.account_id, claim.deal_id))
+                .values(
+                    calendar_event_id=calendar_event_id,
+                    calendar_id=calendar_id,
+                    organizer=organizer,
+                    meet_url=meet_url,
+                    spec_fingerprint=spec_fingerprint,
+                    updated_at=now,
+                )
+            )
+            conn.execute(
+                update(events)
+                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
+                .values(meet_url=meet_url, calendar_event_id=calendar_event_id, updated_at=now)
+            )

@@ -1,0 +1,321 @@
+"""The event queue: intake, claims with leases, renewal, outcomes, release.
+
+The lease protocol, which makes "nothing lost, nothing done twice" hold across processes:
+
+* an event is taken by setting ``status='processing'`` and a lease (owner token + expiry);
+  a worker that dies leaves a lease that expires, and the next claim takes the event over,
+  recording the dead worker's attempt as ``abandoned``;
+* the deal's row in ``deals`` is leased with the same token in the same transaction, so two
+  events of one deal are never worked on at once, by any process on any host;
+* on PostgreSQL, candidates are read ``FOR UPDATE SKIP LOCKED`` so concurrent workers never
+  wait on, or take, each other's rows; the deal lease is a conditional ``UPDATE`` that
+  PostgreSQL re-checks after any concurrent writer commits. On SQLite every transaction
+  starts with ``BEGIN IMMEDIATE`` (see ``database.py``), which serialises writers;
+* the holder renews its leases while it works (``renew``); every result is written only by the
+  lease holder (``WHERE lease_owner = :token``): a worker whose lease was taken over cannot
+  overwrite the new holder's outcome (``finish`` and ``release`` return False).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from middleware.model import (
+    FAILED,
+    PENDING,
+    PROCESSING,
+    RETRYING,
+    SKIPPED,
+    SUCCEEDED,
+    NewEvent,
+)
+from middleware.schema import attempts, deals, events
+from middleware.store.base import StoreBase
+from middleware.store.records import AddResult, Claim
+
+
+class EventQueue(StoreBase):
+    """Intake and the lease protocol (see the module docstring). One transaction per call."""
+
+    def add_events(self, new: Sequence[NewEvent]) -> AddResult:
+        """Store new events in one transaction; a known ``dedupe_key`` is counted, not stored.
+
+        Returns only after the commit, so the caller may acknowledge the webhook.
+        """
+        if not new:
+            return AddResult(0, 0)
+        now = self.clock()
+        ids: list[int] = []
+        with self.engine.begin() as conn:
+            for item in new:
+                stmt = (
+                    self._insert(events)
+                    .values(
+                        provider=item.provider,
+                        account_id=item.account_id,
+                        deal_id=item.deal_id,
+                        dedupe_key=item.dedupe_key,
+                        trigger=item.trigger,
+                        occurred_at=item.occurred_at,
+                        payload=json.dumps(item.payload, separators=(",", ":")),
+                        status=PENDING,
+                        attempts=0,
+                        attempts_at_replay=0,
+                        force=False,
+                        next_attempt_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(events.c.id)
+                )
+                row = conn.execute(stmt).first()
+                if row is None:
+                    continue
+                ids.append(row.id)
+                conn.execute(
+                    self._insert(deals)
+                    .values(
+                        provider=item.provider,
+                        account_id=item.account_id,
+                        deal_id=item.deal_id,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["provider", "account_id", "deal_id"])
+                )
+        return AddResult(stored=len(ids), duplicates=len(new) - len(ids), ids=tuple(ids))
+
+    def claim(
+        self, worker: str, limit: int, lease_seconds: float, *, max_attempts: int = 10
+    ) -> list[Claim]:
+        """Take up to ``limit`` due events (and their deals) for ``lease_seconds``.
+
+        Due: ``pending``/``retrying`` whose ``next_attempt_at`` has come, or ``processing``
+        whose lease expired (its worker died). An expired event that already used its whole
+        retry budget is marked ``failed`` instead of being taken again, so an event that kills
+        its worker cannot loop forever.
+        """
+        if limit <= 0:
+            return []
+        now = self.clock()
+        expires = now + timedelta(seconds=lease_seconds)
+        deal_free = or_(deals.c.lease_owner.is_(None), deals.c.lease_expires_at < now)
+        due = or_(
+            and_(events.c.status.in_((PENDING, RETRYING)), events.c.next_attempt_at <= now),
+            and_(events.c.status == PROCESSING, events.c.lease_expires_at < now),
+        )
+        query = (
+            select(events)
+            .select_from(
+                events.join(
+                    deals, self._deal_key(events.c.provider, events.c.account_id, events.c.deal_id)
+                )
+            )
+            .where(due, deal_free)
+            .order_by(events.c.next_attempt_at, events.c.id)
+            .limit(limit * 4)
+        )
+        if self._dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=events)
+        claims: list[Claim] = []
+        with self.engine.begin() as conn:
+            for row in conn.execute(query).all():
+                if len(claims) >= limit:
+                    break
+                if row.status == PROCESSING:
+                    self._abandon_attempts(conn, row.id, now)
+                    if row.attempts - row.attempts_at_replay >= max_attempts:
+                        self._fail_exhausted(conn, row, now)
+                        continue
+                token = f"{worker}/{uuid.uuid4().hex[:12]}"
+                taken = conn.execute(
+                    update(deals)
+                    .where(self._deal_key(row.provider, row.account_id, row.deal_id), deal_free)
+                    .values(lease_owner=token, lease_expires_at=expires)
+                )
+                if taken.rowcount != 1:
+                    continue  # another event of this deal is being worked on
+                number = row.attempts + 1
+                conn.execute(
+                    update(events)
+                    .where(events.c.id == row.id)
+                    .values(
+                        status=PROCESSING,
+                        lease_owner=token,
+                        lease_expires_at=expires,
+                        attempts=number,
+                        updated_at=now,
+                    )
+                )
+                conn.execute(
+                    insert(attempts).values(
+                        event_id=row.id,
+                        number=number,
+                        worker=worker,
+                        started_at=now,
+                        outcome=PROCESSING,
+                    )
+                )
+                claims.append(
+                    Claim(
+                        event_id=row.id,
+                        token=token,
+                        provider=row.provider,
+                        account_id=row.account_id,
+                        deal_id=row.deal_id,
+                        trigger=row.trigger,
+                        attempt=number,
+                        attempts_since_replay=number - row.attempts_at_replay,
+                        force=bool(row.force),
+                        payload=json.loads(row.payload),
+                    )
+                )
+        return claims
+
+    @staticmethod
+    def _abandon_attempts(conn: Connection, event_id: int, now: datetime) -> None:
+        conn.execute(
+            update(attempts)
+            .where(attempts.c.event_id == event_id, attempts.c.outcome == PROCESSING)
+            .values(
+                outcome="abandoned",
+                finished_at=now,
+                error_reason="lease_expired",
+                error_message=(
+                    "the worker holding this event stopped (crash, kill or stall) before "
+                    "finishing; another worker took it over"
+                ),
+            )
+        )
+
+    def _fail_exhausted(self, conn: Connection, row: Any, now: datetime) -> None:
+        message = (
+            f"event {row.id}: {row.attempts} workers stopped while processing it (crash, kill or "
+            "stall); check the worker logs, then replay it"
+        )
+        conn.execute(
+            update(events)
+            .where(events.c.id == row.id)
+            .values(
+                status=FAILED,
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error=message,
+                last_error_reason="worker_lost",
+                updated_at=now,
+            )
+        )
+
+    def renew(self, claims: Sequence[Claim], lease_seconds: float) -> set[int]:
+        """Extend the leases of held claims. Returns the ids whose lease was lost."""
+        lost: set[int] = set()
+        if not claims:
+            return lost
+        now = self.clock()
+        expires = now + timedelta(seconds=lease_seconds)
+        with self.engine.begin() as conn:
+            for claim in claims:
+                result = conn.execute(
+                    update(events)
+                    .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
+                    .values(lease_expires_at=expires)
+                )
+                if result.rowcount != 1:
+                    lost.add(claim.event_id)
+                    continue
+                conn.execute(
+                    update(deals)
+                    .where(deals.c.lease_owner == claim.token)
+                    .values(lease_expires_at=expires)
+                )
+        return lost
+
+    def finish(
+        self,
+        claim: Claim,
+        status: str,
+        *,
+        reason: str | None = None,
+        message: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record the outcome of an attempt and drop the leases.
+
+        ``status`` is ``succeeded``, ``skipped``, ``failed`` or ``retrying`` (with ``retry_at``).
+        Returns False (and changes nothing) when the lease was lost to another worker.
+        """
+        if status not in (SUCCEEDED, SKIPPED, FAILED, RETRYING):
+            raise ValueError(f"not an outcome: {status}")
+        now = self.clock()
+        values: dict[str, Any] = {
+            "status": status,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+            "force": False,
+            "last_error": message if status != SUCCEEDED else None,
+            "last_error_reason": reason if status != SUCCEEDED else None,
+        }
+        if status == RETRYING:
+            values["next_attempt_at"] = retry_at or now
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(events)
+                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(
+                update(attempts)
+                .where(attempts.c.event_id == claim.event_id, attempts.c.number == claim.attempt)
+                .values(
+                    outcome=status,
+                    finished_at=now,
+                    error_reason=reason,
+                    error_message=message,
+                    retry_at=retry_at if status == RETRYING else None,
+                )
+            )
+            self._release_deal(conn, claim)
+        return True
+
+    def release(self, claim: Claim, why: str = "worker shutting down") -> bool:
+        """Give an event back (graceful shutdown): due again now; the attempt shows ``released``."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(events)
+                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
+                .values(
+                    status=PENDING if claim.attempt == 1 else RETRYING,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    next_attempt_at=now,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(
+                update(attempts)
+                .where(attempts.c.event_id == claim.event_id, attempts.c.number == claim.attempt)
+                .values(outcome="released", finished_at=now, error_message=why)
+            )
+            self._release_deal(conn, claim)
+        return True
+
+    @staticmethod
+    def _release_deal(conn: Connection, claim: Claim) -> None:
+        conn.execute(
+            update(deals)
+            .where(deals.c.lease_owner == claim.token)
+            .values(lease_owner=None, lease_expires_at=None)
+        )

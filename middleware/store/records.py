@@ -1,0 +1,153 @@
+"""Typed records the store hands out: claims for workers, events and audit rows for operators.
+
+Operators see these through ``json_shapes.py`` (the admin API, the CLI's JSON and OpenAPI all
+use the same marshmallow schemas), never as raw rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement
+
+from middleware.schema import events
+
+
+@dataclass(frozen=True)
+class AddResult:
+    stored: int
+    duplicates: int
+    ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An event a worker holds until it calls ``finish`` or ``release`` (or its lease expires)."""
+
+    event_id: int
+    token: str
+    provider: str
+    account_id: str
+    deal_id: str
+    trigger: str
+    attempt: int
+    attempts_since_replay: int
+    force: bool
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DealRecord:
+    """What the store remembers of the meeting made for a deal."""
+
+    calendar_event_id: str | None = None
+    calendar_id: str | None = None
+    organizer: str | None = None
+    meet_url: str | None = None
+    spec_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    number: int
+    worker: str
+    started_at: datetime
+    finished_at: datetime | None
+    #: processing, succeeded, skipped, retrying, failed, abandoned, released
+    outcome: str
+    error_reason: str | None
+    error: str | None
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    attempt: int
+    at: datetime | None
+    reason: str | None
+    error: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An event as operators see it (CONTRACT.md, admin API)."""
+
+    id: int
+    provider: str
+    account_id: str
+    deal_id: str
+    trigger: str
+    status: str
+    attempts: int
+    last_error: str | None
+    last_error_reason: str | None
+    meet_url: str | None
+    calendar_event_id: str | None
+    #: when a ``pending``/``retrying`` event is due; None for the others.
+    next_attempt_at: datetime | None
+    occurred_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EventDetail(EventRecord):
+    """One event with every attempt, the errors among them and the stored payload."""
+
+    attempt_history: tuple[AttemptRecord, ...] = ()
+    errors: tuple[ErrorRecord, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: dict[str, Any] | None
+    count: int
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Operator filters shared by the admin API, the CLI, bulk replay and prune."""
+
+    statuses: tuple[str, ...] = ()
+    provider: str | None = None
+    deal_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    reason: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.statuses:
+            where.append(events.c.status.in_(self.statuses))
+        if self.provider:
+            where.append(events.c.provider == self.provider)
+        if self.deal_id:
+            where.append(events.c.deal_id == self.deal_id)
+        if self.created_after:
+            where.append(events.c.created_at >= self.created_after)
+        if self.created_before:
+            where.append(events.c.created_at < self.created_before)
+        if self.reason:
+            where.append(events.c.last_error_reason == self.reason)
+        return where
+
+    def describe(self) -> dict[str, Any]:
+        """The filter as the audit log records it (only what was set)."""
+        out: dict[str, Any] = {}
+        for name in ("provider", "deal_id", "reason"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        if self.statuses:
+            out["status"] = list(self.statuses)
+        for name in ("created_after", "created_before"):
+            value = getattr(self, name)
+            if value:
+                out[name] = value.isoformat()
+        return out
