@@ -15,6 +15,63 @@ response bodies are cut short and tokens are never formatted into them.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Every ``reason`` code an event, an attempt or an error can carry: the one list.
+
+    The README's *Troubleshooting* table lists exactly these (a test checks it); an error made
+    with a code not listed here raises ``ValueError`` at once, so a typo never reaches an
+    operator.
+    """
+
+    # Google: delegation, key, token
+    GOOGLE_DELEGATION_DENIED = "google_delegation_denied"
+    GOOGLE_USER_INVALID = "google_user_invalid"
+    GOOGLE_KEY_INVALID = "google_key_invalid"
+    GOOGLE_TOKEN_REFUSED = "google_token_refused"
+    GOOGLE_TOKEN_UNAVAILABLE = "google_token_unavailable"
+    # Google: Calendar
+    GOOGLE_CONFERENCE_TYPE_INVALID = "google_conference_type_invalid"
+    GOOGLE_ATTENDEES_FORBIDDEN = "google_attendees_forbidden"
+    GOOGLE_CALENDAR_NOT_FOUND = "google_calendar_not_found"
+    GOOGLE_FORBIDDEN = "google_forbidden"
+    GOOGLE_AUTH_FAILED = "google_auth_failed"
+    GOOGLE_BAD_REQUEST = "google_bad_request"
+    GOOGLE_RATE_LIMITED = "google_rate_limited"
+    GOOGLE_QUOTA_EXCEEDED = "google_quota_exceeded"
+    GOOGLE_UNAVAILABLE = "google_unavailable"
+    GOOGLE_TIMEOUT = "google_timeout"
+    GOOGLE_UNREACHABLE = "google_unreachable"
+    GOOGLE_EVENT_MISSING = "google_event_missing"
+    CONFERENCE_PENDING = "conference_pending"
+    CONFERENCE_FAILED = "conference_failed"
+    # CRM
+    CRM_UNAUTHORIZED = "crm_unauthorized"
+    CRM_FORBIDDEN = "crm_forbidden"
+    CRM_PROPERTY_MISSING = "crm_property_missing"
+    CRM_PROPERTY_READ_ONLY = "crm_property_read_only"
+    CRM_BAD_REQUEST = "crm_bad_request"
+    CRM_RATE_LIMITED = "crm_rate_limited"
+    CRM_UNAVAILABLE = "crm_unavailable"
+    CRM_TIMEOUT = "crm_timeout"
+    CRM_UNREACHABLE = "crm_unreachable"
+    CRM_BAD_RESPONSE = "crm_bad_response"
+    DEAL_NOT_FOUND = "deal_not_found"
+    OWNER_NOT_FOUND = "owner_not_found"
+    # The deal's data
+    MISSING_OWNER = "missing_owner"
+    MISSING_START = "missing_start"
+    BAD_START = "bad_start"
+    # The service itself
+    NOT_CONFIGURED = "not_configured"
+    WORKER_LOST = "worker_lost"
+    INTERNAL_ERROR = "internal_error"
+    LEASE_EXPIRED = "lease_expired"
+    # Outcomes that are not failures
+    NOT_IN_TRIGGER_STAGE = "not_in_trigger_stage"
+
 
 class MiddlewareError(Exception):
     """Base of every error the service raises on purpose."""
@@ -23,14 +80,14 @@ class MiddlewareError(Exception):
 
     def __init__(
         self,
-        reason: str,
+        reason: Reason | str,
         message: str,
         *,
         retry_after: float | None = None,
         park_scope: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reason = Reason(reason)  # ValueError for a code that is not in the list
         self.message = message
         #: seconds the remote side asked us to wait (``Retry-After``), if any.
         self.retry_after = retry_after
@@ -45,7 +102,7 @@ class MiddlewareError(Exception):
         return self.message
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(reason={self.reason!r}, message={self.message!r})"
+        return f"{type(self).__name__}(reason={str(self.reason)!r}, message={self.message!r})"
 
 
 class RetryableError(MiddlewareError):
