@@ -39,6 +39,7 @@ from middleware.model import (
     SUCCEEDED,
     NewEvent,
 )
+from middleware.parks import ParkQueries, park_message
 from middleware.schema import attempts, audit_log, deals, events
 
 
@@ -174,8 +175,11 @@ def _attempt_dict(row: Any) -> dict[str, Any]:
     }
 
 
-class Store:
-    """The event store over one SQLAlchemy engine (SQLite or PostgreSQL)."""
+class Store(ParkQueries):
+    """The event store over one SQLAlchemy engine (SQLite or PostgreSQL).
+
+    Parks (``park``, ``active_park``) come from :class:`~middleware.parks.ParkQueries`.
+    """
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
@@ -399,14 +403,25 @@ class Store:
         reason: str | None = None,
         message: str | None = None,
         retry_at: datetime | None = None,
+        park: bool = False,
     ) -> bool:
         """Record the outcome of an attempt and drop the leases.
 
         ``status`` is ``succeeded``, ``skipped``, ``failed`` or ``retrying`` (with ``retry_at``).
+        ``park=True`` (``retrying`` only): due again at ``retry_at``, the park's end, and the
+        attempt is given back (``attempts_at_replay`` moves up with ``attempts``, in the same
+        statement), so the retry budget is untouched; the attempt row's outcome is ``parked``
+        and ``last_error`` reads ``parked until <ISO time>: <message>``.
         Returns False (and changes nothing) when the lease was lost to another worker.
+        Raises ValueError for another status, or ``park`` without ``retrying`` and ``retry_at``.
         """
         if status not in (SUCCEEDED, SKIPPED, FAILED, RETRYING):
             raise ValueError(f"not an outcome: {status}")
+        if park and (status != RETRYING or retry_at is None):
+            raise ValueError("a park is an outcome 'retrying' with retry_at (the park's end)")
+        if park:
+            assert retry_at is not None
+            message = park_message(retry_at, message or reason or "parked")
         now = self.clock()
         values: dict[str, Any] = {
             "status": status,
@@ -419,6 +434,8 @@ class Store:
         }
         if status == RETRYING:
             values["next_attempt_at"] = retry_at or now
+        if park:
+            values["attempts_at_replay"] = events.c.attempts_at_replay + 1
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(events)
@@ -431,7 +448,7 @@ class Store:
                 update(attempts)
                 .where(attempts.c.event_id == claim.event_id, attempts.c.number == claim.attempt)
                 .values(
-                    outcome=status,
+                    outcome="parked" if park else status,
                     finished_at=now,
                     error_reason=reason,
                     error_message=message,
