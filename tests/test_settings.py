@@ -110,3 +110,13 @@ def test_cli_reports_bad_settings_in_one_line(make_env: Any) -> None:
     assert len(lines) == 1, result.stderr
     assert "meeting.duration_minutes" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_quota_park_minutes(make_env: Any) -> None:
+    assert load_settings(make_env()).rules.retry.quota_park_minutes == 30
+    assert load_settings(make_env(rules="")).rules.retry.quota_park_minutes == 30
+    rules = "[retry]\nquota_park_minutes = 1440\n"
+    assert load_settings(make_env(rules=rules)).rules.retry.quota_park_minutes == 1440
+    for bad in ("0", "1441", "'30'"):
+        with pytest.raises(ConfigError, match="retry.quota_park_minutes"):
+            load_settings(make_env(rules=f"[retry]\nquota_park_minutes = {bad}\n"))
