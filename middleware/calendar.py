@@ -49,7 +49,7 @@ from middleware.errors import (
     shorten,
 )
 from middleware.meetings import MeetingSpec
-from middleware.retry import parse_retry_after
+from middleware.retry import GOOGLE_PROJECT_SCOPE, parse_retry_after, rep_scope
 
 __all__ = ["CHECK_SCOPE", "SCOPE", "CalendarEvent", "GoogleCalendar"]
 
@@ -59,8 +59,10 @@ SCOPE = "https://www.googleapis.com/auth/calendar.events"
 #: holds ``conferenceProperties``) does not accept ``calendar.events`` (bundled calendar.v3.json).
 CHECK_SCOPE = "https://www.googleapis.com/auth/calendar.calendars.readonly"
 
-# Quota 403s: backoff alone rarely helps (ref §2.2, gotcha 4), so wait at least this long.
-_QUOTA_WAIT_SECONDS = 300.0
+# Quota 403s: backoff alone rarely helps (ref §2.2, gotcha 4); Workspace's usage limits make
+# the rep's calendar read-only "for hours" (hubspot-2026-and-calendar-lifecycle.md §B5), so
+# the rep is parked at least this long by default (rules: retry.quota_park_minutes).
+DEFAULT_QUOTA_PARK_SECONDS = 30 * 60.0
 _MEET = "hangoutsMeet"
 
 
@@ -108,8 +110,12 @@ class GoogleCalendar:
         timeout: float = 30.0,
         conference_poll: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
         sleep: Callable[[float], None] = time.sleep,
+        quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
     ) -> None:
         """Load the key. No network.
+
+        ``quota_park_seconds``: the shortest park after a ``quotaExceeded`` or
+        ``dailyLimitExceeded`` 403 (longer when Google's ``Retry-After`` says so).
 
         Raises :class:`ConfigError` (one line, never the key) when the key info cannot be
         loaded into ``service_account.Credentials``.
@@ -123,6 +129,7 @@ class GoogleCalendar:
         self._timeout = timeout
         self._conference_poll = tuple(conference_poll)
         self._sleep = sleep
+        self._quota_park_seconds = quota_park_seconds
         self._reps: dict[str, _Rep] = {}
         self._reps_lock = threading.Lock()
 
@@ -345,7 +352,7 @@ class GoogleCalendar:
         except HttpError as exc:
             if allow is not None and _status(exc) == allow:
                 return None
-            raise _http_error(exc, call, op) from exc
+            raise _http_error(exc, call, op, quota_park=self._quota_park_seconds) from exc
         except Exception as exc:
             translated = self._translate(exc, call, op)
             if translated is None:
@@ -422,7 +429,7 @@ class GoogleCalendar:
                 client_id=self.client_id,
             )
         if isinstance(exc, HttpError):
-            return _http_error(exc, call, op)
+            return _http_error(exc, call, op, quota_park=self._quota_park_seconds)
         if isinstance(exc, TimeoutError) or (
             isinstance(exc, TransportError) and _caused_by_timeout(exc)
         ):
@@ -502,8 +509,13 @@ def refresh_error(
     )
 
 
-def _http_error(exc: HttpError, call: _Call, op: str) -> MiddlewareError:
-    """Map a Calendar API error (errors guide table, ref §2.2) to the project's tree."""
+def _http_error(
+    exc: HttpError, call: _Call, op: str, *, quota_park: float = DEFAULT_QUOTA_PARK_SECONDS
+) -> MiddlewareError:
+    """Map a Calendar API error (errors guide table, ref §2.2) to the project's tree.
+
+    ``quota_park``: the shortest park (seconds) of a ``quotaExceeded``/``dailyLimitExceeded``.
+    """
     status = _status(exc)
     reason, message = _error_reason(exc)
     said = shorten(message, 200)
@@ -533,12 +545,28 @@ def _http_error(exc: HttpError, call: _Call, op: str) -> MiddlewareError:
             f"Google rate-limited {what} for {call.organizer} ({status} {reason or said})",
             retry_after=retry_after,
         )
-    if status == 403 and reason in ("quotaExceeded", "dailyLimitExceeded"):
+    if status == 403 and reason == "quotaExceeded":
+        # Workspace's per-user usage limits: the rep's calendar is read-only for hours, other
+        # reps are unaffected (hubspot-2026-and-calendar-lifecycle.md §B5): park this rep only.
+        wait = max(retry_after or 0.0, quota_park)
         return RetryableError(
             "google_quota_exceeded",
-            f"Google Calendar usage limits exceeded for {call.organizer} ({status} {reason}: "
-            f"{said}); waiting at least {_QUOTA_WAIT_SECONDS:g} s",
-            retry_after=max(retry_after or 0.0, _QUOTA_WAIT_SECONDS),
+            f"Google Calendar usage limits exceeded for {call.organizer} (403 {reason}: "
+            f"{said}); {call.organizer}'s events wait {wait / 60:g} min; if it keeps coming "
+            "back, the rep sent too many invitations to external guests (Workspace limit)",
+            retry_after=wait,
+            park_scope=rep_scope(call.organizer),
+        )
+    if status == 403 and reason == "dailyLimitExceeded":
+        # The project's daily courtesy limit (older errors page, ref §2.2): every rep waits.
+        wait = max(retry_after or 0.0, quota_park)
+        return RetryableError(
+            "google_quota_exceeded",
+            f"Google Calendar daily limit of this Google Cloud project exceeded (403 {reason}: "
+            f"{said}); every rep's events wait {wait / 60:g} min; raise the Calendar API quota "
+            "in the Google Cloud console if it keeps coming back",
+            retry_after=wait,
+            park_scope=GOOGLE_PROJECT_SCOPE,
         )
     if status == 403:
         return PermanentError(

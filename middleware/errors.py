@@ -58,6 +58,11 @@ class Reason(StrEnum):
     CRM_TIMEOUT = "crm_timeout"
     CRM_UNREACHABLE = "crm_unreachable"
     CRM_BAD_RESPONSE = "crm_bad_response"
+    CRM_LOCKED = "crm_locked"
+    CRM_MIGRATING = "crm_migrating"
+    CRM_DAILY_LIMIT = "crm_daily_limit"
+    CRM_WRONG_ACCOUNT = "crm_wrong_account"
+    CRM_VALIDATION_RULE = "crm_validation_rule"
     DEAL_NOT_FOUND = "deal_not_found"
     OWNER_NOT_FOUND = "owner_not_found"
     # The deal's data

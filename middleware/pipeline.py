@@ -12,6 +12,11 @@ The order is what makes "one Calendar event per deal's demo" hold:
 Outcomes: ``succeeded``; ``skipped`` (the deal left the trigger stage); ``retrying`` with
 backoff for :class:`RetryableError` until the retry budget is spent, then ``failed``;
 ``failed`` at once for :class:`PermanentError`.
+
+Parking: a :class:`RetryableError` with ``park_scope`` (an account- or rep-wide wait) parks its
+scope in the store and the event waits until the park ends, spending no attempt. Before calling
+the CRM for an account, or Google for a rep, an active park of that scope (or of all of Google)
+parks the event the same way without any remote call; other accounts and reps go on.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from middleware.meetings import (
     plan_meeting,
 )
 from middleware.model import FAILED, RETRYING, SKIPPED, SUCCEEDED
-from middleware.retry import RetryPolicy
+from middleware.retry import GOOGLE_PROJECT_SCOPE, RetryPolicy, account_scope, rep_scope
 from middleware.settings import Rules
 from middleware.store import Claim, Store, utcnow
+from middleware.store.parks import Park
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +78,16 @@ class Outcome:
     message: str | None = None
     retry_at: datetime | None = None
     meet_url: str | None = None
+    #: ``retrying`` until ``retry_at`` without spending an attempt (a park).
+    parked: bool = False
+
+
+class _Parked(Exception):
+    """Raised inside ``_process`` when the scope about to be called is parked."""
+
+    def __init__(self, park: Park) -> None:
+        super().__init__(park.message)
+        self.park = park
 
 
 class Pipeline:
@@ -111,17 +127,19 @@ class Pipeline:
             reason=outcome.reason,
             message=outcome.message,
             retry_at=outcome.retry_at,
+            park=outcome.parked,
         )
         if not recorded:
             log.warning("event %s: lease lost before the outcome was recorded", claim.event_id)
         log.info(
-            "event %s (%s deal %s, attempt %s): %s%s",
+            "event %s (%s deal %s, attempt %s): %s%s%s",
             claim.event_id,
             claim.provider,
             claim.deal_id,
             claim.attempt,
             outcome.status,
             f" [{outcome.reason}] {outcome.message}" if outcome.reason else "",
+            f" (parked until {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)" if outcome.parked else "",
         )
         return outcome
 
@@ -130,7 +148,12 @@ class Pipeline:
             meet_url = self._process(claim)
         except SkipEvent as exc:
             return Outcome(SKIPPED, "not_in_trigger_stage", exc.message)
+        except _Parked as parked:
+            park = parked.park
+            return Outcome(RETRYING, park.reason, park.message, retry_at=park.until, parked=True)
         except RetryableError as exc:
+            if exc.park_scope:
+                return self._park(exc, exc.park_scope)
             return self._retry_or_fail(claim, exc)
         except PermanentError as exc:
             return Outcome(FAILED, exc.reason, exc.message)
@@ -143,15 +166,28 @@ class Pipeline:
         return Outcome(SUCCEEDED, meet_url=meet_url)
 
     def _retry_or_fail(self, claim: Claim, exc: MiddlewareError) -> Outcome:
-        if self.policy.gives_up_after(claim.attempts_since_replay):
-            message = f"gave up after {claim.attempts_since_replay} attempts: {exc.message}"
-            return Outcome(FAILED, exc.reason, message)
-        delay = self.policy.delay(
+        decision = self.policy.decide(
             claim.attempts_since_replay, retry_after=exc.retry_after, rand=self.rand
         )
-        return Outcome(
-            RETRYING, exc.reason, exc.message, retry_at=self.clock() + timedelta(seconds=delay)
-        )
+        if decision.give_up:
+            message = f"gave up after {claim.attempts_since_replay} attempts: {exc.message}"
+            return Outcome(FAILED, exc.reason, message)
+        retry_at = self.clock() + timedelta(seconds=decision.delay_seconds)
+        return Outcome(RETRYING, exc.reason, exc.message, retry_at=retry_at)
+
+    def _park(self, exc: MiddlewareError, scope: str) -> Outcome:
+        """Park ``scope`` (kept if already parked longer); this event waits for its end."""
+        decision = self.policy.decide(0, retry_after=exc.retry_after, parked=True)
+        until = self.clock() + timedelta(seconds=decision.delay_seconds)
+        park = self.store.park(scope, until, reason=exc.reason, message=exc.message)
+        log.warning("parked %s until %s: [%s] %s", scope, park.until, exc.reason, exc.message)
+        return Outcome(RETRYING, exc.reason, exc.message, retry_at=park.until, parked=True)
+
+    def _check_park(self, *scopes: str) -> None:
+        """Raise :class:`_Parked` when any of ``scopes`` is parked now."""
+        park = self.store.active_park(*scopes, now=self.clock())
+        if park is not None:
+            raise _Parked(park)
 
     def _process(self, claim: Claim) -> str:
         crm = self.crms.get(claim.provider)
@@ -167,6 +203,7 @@ class Pipeline:
                 "not_configured",
                 self.missing_settings.get("google", "Google Calendar is not configured"),
             )
+        self._check_park(account_scope(claim.provider, claim.account_id))
         deal = crm.fetch_deal(claim.account_id, claim.deal_id)
         if not deal.in_trigger_stage:
             raise SkipEvent(
@@ -197,6 +234,7 @@ class Pipeline:
             # the same deal): nothing to ask Google; only make sure the CRM has the link.
             meet_url = record.meet_url
         else:
+            self._check_park(rep_scope(spec.organizer), GOOGLE_PROJECT_SCOPE)
             meeting = self.calendar.ensure_event(
                 organizer=spec.organizer,
                 calendar_id=calendar_id,

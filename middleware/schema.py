@@ -93,7 +93,7 @@ attempts = Table(
     Column("worker", String(128), nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime(), nullable=True),
-    # processing | succeeded | skipped | retrying | failed | abandoned | released
+    # processing | succeeded | skipped | retrying | parked | failed | abandoned | released
     Column("outcome", String(16), nullable=False),
     Column("error_reason", String(64), nullable=True),
     Column("error_message", Text, nullable=True),
@@ -132,3 +132,15 @@ audit_log = Table(
     Column("count", Integer, nullable=False, default=0),
 )
 Index("ix_audit_at", audit_log.c.at)
+
+#: Long account- or rep-wide waits (HubSpot ``DAILY`` 429 or 477, Google ``quotaExceeded``):
+#: until ``until``, events of ``scope`` wait without calling the remote side (``parks.py``).
+parks = Table(
+    "parks",
+    metadata,
+    Column("scope", String(400), primary_key=True),
+    Column("until", UTCDateTime(), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

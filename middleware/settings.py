@@ -56,6 +56,8 @@ class RetryRules:
     max_attempts: int = 10
     base_seconds: float = 2.0
     max_seconds: float = 600.0
+    #: Shortest park of a rep after Google's ``quotaExceeded`` (no attempt spent while parked).
+    quota_park_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,11 @@ class _RetrySchema(Schema):
     )
     max_seconds = fields.Float(
         load_default=RetryRules.max_seconds, validate=validate.Range(min=0.01, max=86400)
+    )
+    quota_park_minutes = fields.Integer(
+        load_default=RetryRules.quota_park_minutes,
+        strict=True,
+        validate=validate.Range(min=1, max=1440),
     )
 
     @post_load

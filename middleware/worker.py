@@ -182,7 +182,9 @@ def build_pipeline(settings: Settings, store: Store) -> Pipeline:
     calendar: CalendarGateway | None = None
     if settings.google_service_account_file:
         calendar = GoogleCalendar.from_key_file(
-            settings.google_service_account_file, api_base_url=settings.google_api_base_url
+            settings.google_service_account_file,
+            api_base_url=settings.google_api_base_url,
+            quota_park_seconds=settings.rules.retry.quota_park_minutes * 60.0,
         )
     else:
         missing["google"] = (

@@ -447,18 +447,59 @@ def test_rate_limit_403_is_retryable(emu: GoogleEmulator, cal: GoogleCalendar, r
     assert exc.value.reason == "google_rate_limited"
 
 
-def test_quota_waits_long(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
+def test_quota_exceeded_parks_the_rep(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
+    emu.usage_limited.add(REP)
+    with pytest.raises(RetryableError) as exc:
+        ensure(cal)
+    assert exc.value.reason == "google_quota_exceeded"
+    assert exc.value.park_scope == "google:rep@example.com"
+    assert exc.value.retry_after == 30 * 60  # the default retry.quota_park_minutes
+    assert "rep@example.com" in exc.value.message and "30 min" in exc.value.message
+
+
+def test_quota_park_comes_from_the_constructor_and_a_longer_retry_after_wins(
+    emu: GoogleEmulator,
+) -> None:
+    cal = GoogleCalendar(
+        emu.service_account_info(), api_base_url=emu.base_url, quota_park_seconds=120
+    )
+    emu.usage_limited.add(REP)
+    with pytest.raises(RetryableError) as exc:
+        ensure(cal)
+    assert (exc.value.retry_after, exc.value.park_scope) == (120, "google:rep@example.com")
+    emu.usage_limited.clear()
     emu.inject_fault(
         "insert",
         403,
         reason="quotaExceeded",
         message="Calendar usage limits exceeded.",
         domain="usageLimits",
+        headers={"Retry-After": "7200"},
     )
     with pytest.raises(RetryableError) as exc:
         ensure(cal)
-    assert exc.value.reason == "google_quota_exceeded"
-    assert exc.value.retry_after == 300
+    assert exc.value.retry_after == 7200
+
+
+def test_daily_limit_parks_every_rep(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
+    emu.inject_fault(
+        "insert",
+        403,
+        reason="dailyLimitExceeded",
+        message="Daily Limit Exceeded",
+        domain="usageLimits",
+    )
+    with pytest.raises(RetryableError) as exc:
+        ensure(cal)
+    assert (exc.value.reason, exc.value.park_scope) == ("google_quota_exceeded", "google")
+    assert exc.value.retry_after == 30 * 60
+
+
+def test_rate_limits_are_not_parked(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
+    emu.inject_fault("insert", 403, reason="userRateLimitExceeded", domain="usageLimits")
+    with pytest.raises(RetryableError) as exc:
+        ensure(cal)
+    assert exc.value.park_scope is None
 
 
 @pytest.mark.parametrize(

@@ -133,3 +133,13 @@ def test_web_server_values_are_typed(make_env: Any) -> None:
     assert load_settings(make_env(PUBLIC_BASE_URL="https://h.example.com/")).public_base_url == (
         "https://h.example.com"
     )
+
+
+def test_quota_park_minutes(make_env: Any) -> None:
+    assert load_settings(make_env()).rules.retry.quota_park_minutes == 30
+    assert load_settings(make_env(rules="")).rules.retry.quota_park_minutes == 30
+    rules = "[retry]\nquota_park_minutes = 1440\n"
+    assert load_settings(make_env(rules=rules)).rules.retry.quota_park_minutes == 1440
+    for bad in ("0", "1441", "'30'"):
+        with pytest.raises(ConfigError, match="retry.quota_park_minutes"):
+            load_settings(make_env(rules=f"[retry]\nquota_park_minutes = {bad}\n"))

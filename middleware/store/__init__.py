@@ -2,7 +2,7 @@
 
 One :class:`Store` per process, shared by its threads; every method is one short transaction.
 Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
-each deal), ``queries.py`` (operator reads returning ``records.py`` types). What operators
+each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning ``records.py`` types). What operators
 *change* (replay, prune) is in ``middleware/operations.py``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from middleware.store.base import utcnow
 from middleware.store.deals import DealLedger
+from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
 from middleware.store.records import (
@@ -34,10 +35,11 @@ __all__ = [
     "EventDetail",
     "EventFilter",
     "EventRecord",
+    "Park",
     "Store",
     "utcnow",
 ]
 
 
-class Store(EventQueue, DealLedger, OperatorQueries):
-    """The whole store over one engine: the queue, the deal ledger and the operator reads."""
+class Store(EventQueue, DealLedger, ParkQueries, OperatorQueries):
+    """The whole store over one engine: the queue, the deal ledger, parks, operator reads."""

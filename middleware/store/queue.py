@@ -38,6 +38,7 @@ from middleware.model import (
 )
 from middleware.schema import attempts, deals, events
 from middleware.store.base import StoreBase
+from middleware.store.parks import park_message
 from middleware.store.records import AddResult, Claim
 
 
@@ -245,14 +246,25 @@ class EventQueue(StoreBase):
         reason: str | None = None,
         message: str | None = None,
         retry_at: datetime | None = None,
+        park: bool = False,
     ) -> bool:
         """Record the outcome of an attempt and drop the leases.
 
         ``status`` is ``succeeded``, ``skipped``, ``failed`` or ``retrying`` (with ``retry_at``).
+        ``park=True`` (``retrying`` only): due again at ``retry_at``, the park's end, and the
+        attempt is given back (``attempts_at_replay`` moves up with ``attempts``, in the same
+        statement), so the retry budget is untouched; the attempt row's outcome is ``parked``
+        and ``last_error`` reads ``parked until <ISO time>: <message>``.
         Returns False (and changes nothing) when the lease was lost to another worker.
+        Raises ValueError for another status, or ``park`` without ``retrying`` and ``retry_at``.
         """
         if status not in (SUCCEEDED, SKIPPED, FAILED, RETRYING):
             raise ValueError(f"not an outcome: {status}")
+        if park and (status != RETRYING or retry_at is None):
+            raise ValueError("a park is an outcome 'retrying' with retry_at (the park's end)")
+        if park:
+            assert retry_at is not None
+            message = park_message(retry_at, message or reason or "parked")
         now = self.clock()
         values: dict[str, Any] = {
             "status": status,
@@ -265,6 +277,8 @@ class EventQueue(StoreBase):
         }
         if status == RETRYING:
             values["next_attempt_at"] = retry_at or now
+        if park:
+            values["attempts_at_replay"] = events.c.attempts_at_replay + 1
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(events)
@@ -277,7 +291,7 @@ class EventQueue(StoreBase):
                 update(attempts)
                 .where(attempts.c.event_id == claim.event_id, attempts.c.number == claim.attempt)
                 .values(
-                    outcome=status,
+                    outcome="parked" if park else status,
                     finished_at=now,
                     error_reason=reason,
                     error_message=message,

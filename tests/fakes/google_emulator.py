@@ -25,7 +25,8 @@ Usage::
                     client_options={"api_endpoint": emu.base_url + "calendar/v3/"})
 
 Test hooks: ``inject_fault`` / ``inject_delay`` / ``hold`` (see ``Hold``), ``refuse_subject``,
-``conference_pending_reads`` / ``conference_fail``, ``revoke_tokens`` and the request logs
+``conference_pending_reads`` / ``conference_fail``, ``usage_limited`` (per-user quotaExceeded),
+``revoke_tokens`` and the request logs
 ``requests`` / ``token_requests``.
 """
 
@@ -506,6 +507,11 @@ class GoogleEmulator:
         # Users whose organizational unit has Google Meet turned off: their calendars allow no
         # conference solution and a hangoutsMeet createRequest is "Invalid conference type value."
         self.meet_disabled: set[str] = set()
+        # Users over Workspace's Calendar usage limits: "the calendar turns read-only for hours;
+        # viewing still works" and writes answer 403 usageLimits/quotaExceeded "Calendar usage
+        # limits exceeded." (support.google.com/a/answer/2905486; errors guide, ref §2.2;
+        # hubspot-2026-and-calendar-lifecycle.md §B5). Other users are unaffected.
+        self.usage_limited: set[str] = set()
 
         self.token_requests: list[dict] = []
         self.requests: list[dict] = []
@@ -1063,6 +1069,10 @@ class GoogleEmulator:
                 top_message="Request had insufficient authentication scopes.",
             )
         owner = token.subject or self.client_email.lower()
+        if op not in ("get", "list", "calendar_get") and owner in self.usage_limited:
+            raise _ApiError(
+                403, "quotaExceeded", "Calendar usage limits exceeded.", domain="usageLimits"
+            )
         # Only the caller's own calendar exists here; anything else is "not accessible" = 404.
         if calendar_id != "primary" and _norm(calendar_id) != owner:
             raise _ApiError(404, "notFound", "Not Found")

@@ -32,11 +32,22 @@ class FakeCalendar:
     def __init__(self) -> None:
         self.events: dict[tuple[str, str], FakeMeeting] = {}
         self.calls: list[str] = []
+        #: organizer of each call, in order (parallel to ``calls``).
+        self.organizers: list[str] = []
         self.errors: list[MiddlewareError] = []
+        #: organizer → the error every call as that organizer raises (like Google's
+        #: ``quotaExceeded`` for a rep whose calendar is read-only), until ``heal``.
+        self.failing: dict[str, MiddlewareError] = {}
         self._lock = threading.Lock()
 
     def fail_next(self, *errors: MiddlewareError) -> None:
         self.errors.extend(errors)
+
+    def fail_for(self, organizer: str, error: MiddlewareError) -> None:
+        self.failing[organizer] = error
+
+    def heal(self, organizer: str) -> None:
+        self.failing.pop(organizer, None)
 
     def ensure_event(
         self,
@@ -51,6 +62,9 @@ class FakeCalendar:
     ) -> FakeMeeting:
         with self._lock:
             self.calls.append(event_id)
+            self.organizers.append(organizer)
+            if organizer in self.failing:
+                raise self.failing[organizer]
             if self.errors:
                 raise self.errors.pop(0)
             key = (organizer, event_id)
@@ -77,11 +91,14 @@ class FakeCRM:
     writes: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[MiddlewareError] = field(default_factory=list)
     write_errors: list[MiddlewareError] = field(default_factory=list)
+    #: (account_id, deal_id) of every ``fetch_deal`` call, in order.
+    reads: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, deal: Deal) -> None:
         self.deals[deal.deal_id] = deal
 
     def fetch_deal(self, account_id: str, deal_id: str) -> Deal:
+        self.reads.append((account_id, deal_id))
         if self.errors:
             raise self.errors.pop(0)
         try:

@@ -751,3 +751,23 @@ def test_calendars_get_needs_a_calendar_scope_and_reports_meet(emu: GoogleEmulat
     with pytest.raises(HttpError) as insert_err:
         insert(events_only, event_body(new_id()), conferenceDataVersion=1)
     assert "Invalid conference type value." in str(insert_err.value)
+
+
+def test_usage_limited_user_reads_but_cannot_write(emu: GoogleEmulator) -> None:
+    rep_a, rep_b = REP, "other.rep@example.com"
+    svc_a, svc_b = make_service(emu, rep_a), make_service(emu, rep_b)
+    kept = insert(svc_a, event_body(new_id()))
+    emu.usage_limited.add(rep_a.lower())
+    with pytest.raises(HttpError) as err:
+        insert(svc_a, event_body(new_id()))
+    assert err.value.resp.status == 403
+    assert error_details(err.value)["errors"][0] == {
+        "domain": "usageLimits",
+        "reason": "quotaExceeded",
+        "message": "Calendar usage limits exceeded.",
+    }
+    # Viewing still works; other users are unaffected.
+    assert svc_a.events().get(calendarId="primary", eventId=kept["id"]).execute()["id"]
+    assert insert(svc_b, event_body(new_id()))["status"] == "confirmed"
+    emu.usage_limited.clear()
+    assert insert(svc_a, event_body(new_id()))["status"] == "confirmed"

@@ -61,3 +61,22 @@ def test_crm_write_back_only_when_values_change() -> None:
     assert crm.writes == [("1", "u", "e")]
     with pytest.raises(PermanentError):
         crm.fetch_deal("62515", "404")
+
+
+def test_calendar_fails_for_one_organizer_until_healed() -> None:
+    cal = FakeCalendar()
+    cal.fail_for("rep@x.example", RetryableError("google_quota_exceeded", "quota"))
+    with pytest.raises(RetryableError):
+        ensure(cal)
+    other = replace(SPEC, organizer="b@x.example")
+    assert ensure(cal, other) is not None
+    cal.heal("rep@x.example")
+    assert ensure(cal) is not None
+    assert cal.organizers == ["rep@x.example", "b@x.example", "rep@x.example"]
+
+
+def test_crm_logs_reads() -> None:
+    crm = FakeCRM()
+    crm.add(make_deal("1"))
+    crm.fetch_deal("62515", "1")
+    assert crm.reads == [("62515", "1")]

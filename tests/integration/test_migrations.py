@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from middleware.database import make_engine, schema_is_current
+from tests.builders import shown
 from tests.conftest import PG_SERVER_URL
 
 
@@ -52,4 +53,39 @@ def test_concurrent_upgrades_on_an_empty_database(
     assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
     engine = make_engine(url)
     assert schema_is_current(engine)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_0002_adds_parks_and_keeps_existing_events(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from alembic import command
+
+    from middleware.database import alembic_config, upgrade_schema
+    from middleware.model import NewEvent
+    from middleware.store import Store
+
+    url = (
+        f"sqlite:///{tmp_path}/old.db"
+        if backend == "sqlite"
+        else request.getfixturevalue("empty_pg_url")
+    )
+    engine = make_engine(url)
+    cfg = alembic_config()
+    with engine.begin() as connection:  # a database of the previous release
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0001")
+    store = Store(engine)
+    [event_id] = store.add_events(
+        [NewEvent("hubspot", "62515", "7", "k7", "demoscheduled", None, {"objectId": 7})]
+    ).ids
+    assert not schema_is_current(engine)
+    upgrade_schema(engine)
+    upgrade_schema(engine)  # a second process finds nothing to do
+    assert schema_is_current(engine)
+    event = shown(store, event_id)
+    assert event is not None and event["deal_id"] == "7" and event["status"] == "pending"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM parks")).scalar_one() == 0
     engine.dispose()
