@@ -12,10 +12,14 @@ import sys
 from typing import Any
 
 from middleware.errors import ConfigError, one_line
+from middleware.settings import web_capacity
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+try:
+    workers, threads = web_capacity(os.environ)
+except ConfigError as exc:
+    print(f"middleware: configuration error: {exc}", file=sys.stderr, flush=True)
+    sys.exit(2)
 worker_class = "gthread"
 # HubSpot gives up after 5 s; a request that takes longer is already lost to it.
 timeout = 30

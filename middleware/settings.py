@@ -379,3 +379,22 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
+
+
+def web_capacity(environ: Mapping[str, str]) -> tuple[int, int]:
+    """``(WEB_CONCURRENCY, WEB_THREADS)``: the ``web`` process's gunicorn workers and threads.
+
+    Defaults 2 and 4; their product is how many requests it serves at once. Read here so
+    ``gunicorn_conf`` and the commands that size things to the web process agree. Raises
+    :class:`ConfigError` (one line) for a value that is not a whole number of at least 1.
+    """
+    values = []
+    for name, default in (("WEB_CONCURRENCY", 2), ("WEB_THREADS", 4)):
+        raw = environ.get(name, "").strip()
+        if not raw:
+            values.append(default)
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigError(f"{name}: must be a whole number of at least 1, not {raw!r}")
+        values.append(int(raw))
+    return values[0], values[1]
