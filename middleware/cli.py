@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import requests
@@ -390,6 +390,88 @@ def check(reps: tuple[str, ...]) -> None:
     click.echo(f"{len(results) - failed} checks ok, {failed} failing")
     if failed:
         sys.exit(1)
+
+
+@cli.command("hubspot-project")
+@click.option(
+    "--url", default=None, help="public https origin HubSpot calls [default: PUBLIC_BASE_URL]"
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="hubspot-project",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="folder to write the project to",
+)
+@click.option("--name", default=None, help="project and app name [default: CRM to Google Meet]")
+@click.option("--support-email", default=None, help="support e-mail shown on the app")
+@click.option("--force", is_flag=True, help="overwrite a different project already in --out")
+@one_line_errors
+def hubspot_project_command(
+    url: str | None, out_dir: str, name: str | None, support_email: str | None, force: bool
+) -> None:
+    """Write the HubSpot app (2026.03 project: static auth, webhooks) to upload with `hs`.
+
+    Built from the rules file (the start property to subscribe to), the public URL and the web
+    process's capacity (WEB_CONCURRENCY x WEB_THREADS). Exit code 2 for bad input, 1 when --out
+    already holds a different project and --force is not given.
+    """
+    from pathlib import Path
+
+    from middleware.crm import hubspot_project as project
+
+    settings = _settings()
+    base_url = url or settings.public_base_url
+    if not base_url:
+        _bad_input(
+            "give --url https://YOUR-HOST (the origin HubSpot calls), or set PUBLIC_BASE_URL"
+        )
+    workers, threads = settings.web_concurrency, settings.web_threads
+    try:
+        files = project.build_project(
+            settings.rules.hubspot,
+            base_url or "",
+            web_workers=workers,
+            web_threads=threads,
+            name=name or project.DEFAULT_NAME,
+            support_email=support_email,
+        )
+    except (ValueError, ConfigError) as exc:
+        _bad_input(str(exc))
+    out = Path(out_dir)
+    texts = {out / path: project.render(doc) for path, doc in files.items()}
+    different = [p for p, text in texts.items() if p.exists() and p.read_text() != text]
+    if different and not force:
+        raise CLIError(
+            f"{out} already holds a different HubSpot project ({different[0]}): "
+            "pass --force to overwrite it, or choose another --out"
+        )
+    for path, text in texts.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    settings_file = files[project.WEBHOOKS_FILE]["config"]["settings"]
+    click.echo(f"wrote {len(texts)} files to {out}")
+    click.echo(
+        f"HubSpot will call {settings_file['targetUrl']} with at most "
+        f"{settings_file['maxConcurrentRequests']} requests at once "
+        f"(web serves {workers} x {threads}; HubSpot's ceiling is "
+        f"{project.HUBSPOT_MAX_CONCURRENT_REQUESTS})"
+    )
+    click.echo(
+        "next steps (HubSpot CLI 7.6 or later: npm install -g @hubspot/cli, then hs init):\n"
+        f"  1. cd {out} && hs project upload\n"
+        "  2. hs project install-app\n"
+        "  3. on the app's page in HubSpot: Distribution tab -> Show: copy the access token "
+        "into HUBSPOT_ACCESS_TOKEN;\n"
+        "     Auth tab: copy the client secret into HUBSPOT_CLIENT_SECRET\n"
+        "  4. restart both processes and run: middleware check"
+    )
+
+
+def _bad_input(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 @cli.command("demo")
