@@ -4,7 +4,7 @@ Each check is one :class:`CheckResult` line: what was checked and, when it fails
 The checks run against the real configuration: the service account key, Google (a token per
 rep and the rep's calendar), HubSpot (token, deal properties, pipeline stages), the database
 and the public webhook URL. Nothing here changes the CRM; the only write is the Meet probe that
-``GoogleCalendar.check_access`` may make (a private event on 2000-01-01, deleted at once).
+``GooglePreflight.check_access`` may make (a private event on 2000-01-01, deleted at once).
 """
 
 from __future__ import annotations
@@ -213,9 +213,9 @@ def _check_stages(client: Any, trigger_stages: Sequence[str]) -> CheckResult:
 
 
 def _calendar(settings: Settings) -> Any:
-    from middleware.calendar import GoogleCalendar
+    from middleware.google.preflight import GooglePreflight
 
-    return GoogleCalendar.from_key_file(
+    return GooglePreflight.from_key_file(
         settings.google_service_account_file or "",
         api_base_url=settings.google_api_base_url,
         timeout=15.0,

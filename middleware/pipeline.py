@@ -56,7 +56,7 @@ class CalendarMeeting(Protocol):
 
 
 class CalendarGateway(Protocol):
-    """What the pipeline needs from Google Calendar (``calendar.GoogleCalendar``)."""
+    """What the pipeline needs from Google Calendar (``middleware.google.GoogleCalendar``)."""
 
     def ensure_event(
         self,

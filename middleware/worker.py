@@ -164,8 +164,8 @@ def build_pipeline(settings: Settings, store: Store) -> Pipeline:
     A provider or Google whose settings are missing is left out, with the message its events
     will fail with; a key file that cannot be loaded raises ConfigError (start-up stops).
     """
-    from middleware.calendar import GoogleCalendar
     from middleware.crm.hubspot_client import HubSpotClient
+    from middleware.google import GoogleCalendar
 
     crms: dict[str, Any] = {}
     missing: dict[str, str] = {}

@@ -3,134 +3,35 @@ real sockets. Assertions are on what the emulator holds and logged, not on mocks
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import google_auth_httplib2
-import httplib2
 import pytest
 from google.auth.exceptions import RefreshError
-from google.oauth2 import service_account
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from middleware.calendar import (
-    CHECK_SCOPE,
-    SCOPE,
-    CalendarEvent,
-    GoogleCalendar,
-    conference_problems,
-    refresh_error,
-)
 from middleware.errors import ConfigError, PermanentError, RetryableError
-from middleware.meetings import MeetingSpec, calendar_event_id, conference_request_id
+from middleware.google import SCOPE, CalendarEvent, GoogleCalendar
+from middleware.meetings import MeetingSpec, conference_request_id
 from tests.fakes.google_emulator import GoogleEmulator
+from tests.google.support import (
+    REP,
+    START,
+    Sleeps,
+    assert_no_secrets,
+    ensure,
+    event_id_for,
+    make_spec,
+    ops,
+    rep_service,
+    video_uri,
+)
 
 pytestmark = pytest.mark.timeout(30)
-
-REP = "rep@example.com"
-START = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)
-
-
-# ---- builders / fixtures -----------------------------------------------------------------------
-
-
-def make_spec(organizer: str = REP, **changes: Any) -> MeetingSpec:
-    spec = MeetingSpec(
-        title="Demo: Acme",
-        description="Product demo for Acme. Organizer: rep@example.com.",
-        start=START,
-        end=START + timedelta(minutes=30),
-        timezone="Europe/Berlin",
-        organizer=organizer,
-        attendees=("lead@acme.example", "cto@acme.example"),
-    )
-    return dataclasses.replace(spec, **changes)
-
-
-def event_id_for(deal: str) -> str:
-    return calendar_event_id("hubspot", "123", deal)
-
-
-@pytest.fixture
-def emu() -> Iterator[GoogleEmulator]:
-    with GoogleEmulator() as emulator:
-        yield emulator
-        assert emulator.internal_errors == []
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def cal(emu: GoogleEmulator, sleeps: Sleeps) -> GoogleCalendar:
-    return GoogleCalendar(emu.service_account_info(), api_base_url=emu.base_url, sleep=sleeps)
-
-
-def ensure(
-    cal: GoogleCalendar,
-    deal: str = "1",
-    spec: MeetingSpec | None = None,
-    *,
-    verify: bool = False,
-    send_updates: str = "all",
-) -> CalendarEvent:
-    spec = spec or make_spec()
-    event_id = event_id_for(deal)
-    return cal.ensure_event(
-        organizer=spec.organizer,
-        calendar_id="primary",
-        event_id=event_id,
-        spec=spec,
-        send_updates=send_updates,
-        request_id=conference_request_id(event_id),
-        verify=verify,
-    )
-
-
-def ops(emu: GoogleEmulator) -> list[str]:
-    return [r["op"] for r in emu.requests]
-
-
-def video_uri(event: dict) -> str:
-    return next(
-        e["uri"] for e in event["conferenceData"]["entryPoints"] if e["entryPointType"] == "video"
-    )
-
-
-def rep_service(emu: GoogleEmulator, rep: str = REP) -> Any:
-    """The rep acting directly in Google (deleting an event, say), outside the middleware."""
-    creds = service_account.Credentials.from_service_account_info(
-        emu.service_account_info(), scopes=[SCOPE]
-    ).with_subject(rep)
-    return build(
-        "calendar",
-        "v3",
-        http=google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=5)),
-        static_discovery=True,
-        cache_discovery=False,
-        client_options={"api_endpoint": emu.base_url + "calendar/v3/"},
-    )
-
-
-def assert_no_secrets(message: str, emu: GoogleEmulator) -> None:
-    assert "PRIVATE KEY" not in message
-    assert emu.service_account_info()["private_key"][40:80] not in message
-    assert "ya29." not in message
 
 
 # ---- creating ------------------------------------------------------------------------------------
@@ -400,26 +301,6 @@ def test_failed_token_is_not_cached(emu: GoogleEmulator, cal: GoogleCalendar) ->
     assert [t["ok"] for t in emu.token_requests] == [False, True]
 
 
-@pytest.mark.parametrize(
-    ("text", "retryable", "expected"),
-    [
-        ("temporarily_unavailable: None", True, "google_token_unavailable"),
-        ("invalid_grant: Invalid JWT: Failed audience check.", False, "google_token_refused"),
-        ("invalid_grant: Invalid grant: account not found", False, "google_key_invalid"),
-        ("invalid_grant: The account has been deleted", False, "google_user_invalid"),
-        ("access_denied: Requested client not authorized.", False, "google_token_refused"),
-    ],
-)
-def test_other_token_errors(text: str, retryable: bool, expected: str) -> None:
-    err = refresh_error(
-        RefreshError(text, {}, retryable=retryable),
-        organizer=REP,
-        client_email="sa@p.iam.gserviceaccount.com",
-        client_id="42",
-    )
-    assert (err.reason, err.retryable) == (expected, retryable)
-
-
 # ---- errors: Calendar API -------------------------------------------------------------------------
 
 
@@ -667,56 +548,3 @@ def test_from_key_file(emu: GoogleEmulator, tmp_path: Path) -> None:
     (tmp_path / "list.json").write_text(json.dumps([1]))
     with pytest.raises(ConfigError, match="not a JSON object"):
         GoogleCalendar.from_key_file(str(tmp_path / "list.json"))
-
-
-# ---- check_access -----------------------------------------------------------------------------------
-
-
-def test_check_access_reports_refused_delegation(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
-    emu.refuse_subject(REP)
-    [problem] = cal.check_access(REP)
-    assert emu.client_id in problem and SCOPE in problem
-
-
-def test_check_access_reports_unknown_calendar(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
-    [problem] = cal.check_access(REP, "team@example.com")
-    assert "'team@example.com'" in problem and "not found" in problem
-
-
-def test_check_access_with_events_scope_only_probes_meet(
-    emu: GoogleEmulator, cal: GoogleCalendar
-) -> None:
-    # The emulator grants calendar.events only (like a minimal delegation grant): the Meet check
-    # is a probe event, created with a Meet link and deleted, nobody notified.
-    assert cal.check_access(REP) == []
-    ops = [(r["op"], r["status"]) for r in emu.requests]
-    assert ops == [("list", 200), ("insert", 200), ("delete", 204)]
-    assert emu.requests[1]["query"]["sendUpdates"] == "none"
-    [probe] = emu.events(REP)
-    assert probe["status"] == "cancelled" and probe["start"]["dateTime"].startswith("2000-01-01")
-    emu.meet_disabled.add(REP.lower())
-    [problem] = cal.check_access(REP)
-    assert "Meet" in problem and REP in problem
-
-
-def test_check_access_with_the_read_scope_reads_the_calendar(
-    emu: GoogleEmulator, cal: GoogleCalendar
-) -> None:
-    emu.allowed_scopes = set(emu.allowed_scopes) | {CHECK_SCOPE}
-    assert cal.check_access(REP) == []
-    assert [r["op"] for r in emu.requests] == ["list", "calendar_get"]
-    emu.meet_disabled.add(REP.lower())
-    [problem] = cal.check_access(REP)
-    assert "does not allow Google Meet" in problem
-
-
-def test_conference_problems() -> None:
-    allowed = {"conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}}
-    assert conference_problems(allowed, organizer=REP, calendar_id="primary") == []
-    [problem] = conference_problems(
-        {"conferenceProperties": {"allowedConferenceSolutionTypes": ["eventHangout"]}},
-        organizer=REP,
-        calendar_id="primary",
-    )
-    assert "does not allow Google Meet" in problem and "eventHangout" in problem
-    assert conference_problems({}, organizer=REP, calendar_id="primary")

@@ -1,0 +1,221 @@
+"""Google Calendar through a service account impersonating the rep: one event, one Meet link.
+
+:class:`GoogleCalendar` makes sure the Calendar event of a deal's demo exists, looks like its
+:class:`~middleware.meetings.MeetingSpec` and carries a Google Meet link, however often it is
+called for the same deterministic event id (crash, retry, replay, several workers):
+
+* the event is inserted with a client-chosen id, so a repeat answers 409 ``duplicate`` (even
+  after a delete) and turns into get, compare and, only when something differs, one patch
+  (ref §1.5, §1.6);
+* the Meet conference is asked for through ``conferenceData.createRequest`` with a stable
+  ``requestId`` and ``conferenceDataVersion=1`` on every write (ref §1.1, gotcha 2); creation
+  may be asynchronous, so a "pending" conference is polled with ``events.get`` (ref §1.3);
+* every call is single-shot (``execute()`` without ``num_retries``): retrying is the
+  pipeline's job, which reschedules on :class:`~middleware.errors.RetryableError`.
+
+Every failure leaves as :class:`RetryableError` or :class:`PermanentError` with a stable
+``reason`` and a message a person can act on, never with a token or key in it. The other
+lifecycle operations (cancel, move, restore) belong here too, next to :meth:`ensure_event`.
+
+"ref §N" points into /work/shared/reference/google-calendar-and-service-accounts.md, which
+quotes the Calendar discovery document, Google's errors guide and the google-auth sources.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from middleware.errors import RetryableError
+from middleware.google.client import Client
+from middleware.google.credentials import Call, read_key_file
+from middleware.google.errors import DEFAULT_QUOTA_PARK_SECONDS
+from middleware.google.events import (
+    CalendarEvent,
+    conference_state,
+    create_request,
+    insert_body,
+    next_request_id,
+    reconcile,
+)
+from middleware.meetings import MeetingSpec
+
+__all__ = ["GoogleCalendar"]
+
+
+class GoogleCalendar:
+    """Calendar v3 events with Meet links, created as the rep (domain-wide delegation).
+
+    Thread-safe: credentials are shared per rep (one token per rep, not per event, ref §3.1,
+    gotcha 7) but every call gets its own ``httplib2.Http``, which is not thread-safe
+    (ref §4.4, gotcha 8).
+    """
+
+    def __init__(
+        self,
+        service_account_info: dict,
+        *,
+        api_base_url: str = "https://www.googleapis.com/",
+        timeout: float = 30.0,
+        conference_poll: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
+        sleep: Callable[[float], None] = time.sleep,
+        quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
+    ) -> None:
+        """Load the key. No network.
+
+        ``quota_park_seconds``: the shortest park after a ``quotaExceeded`` or
+        ``dailyLimitExceeded`` 403 (longer when Google's ``Retry-After`` says so).
+
+        Raises :class:`ConfigError` (one line, never the key) when the key info cannot be
+        loaded into ``service_account.Credentials``.
+        """
+        self._client = Client(
+            service_account_info,
+            api_base_url=api_base_url,
+            timeout=timeout,
+            quota_park_seconds=quota_park_seconds,
+        )
+        self.client_email: str = self._client.delegation.client_email
+        #: The number the Admin console's domain-wide delegation page asks for.
+        self.client_id: str = self._client.delegation.client_id
+        self._conference_poll = tuple(conference_poll)
+        self._sleep = sleep
+
+    @classmethod
+    def from_key_file(cls, path: str, **kwargs: Any) -> GoogleCalendar:
+        """Load a service-account JSON key file. Raises :class:`ConfigError` if unusable."""
+        return cls(read_key_file(path), **kwargs)
+
+    # ---- public API ------------------------------------------------------------------------
+
+    def ensure_event(
+        self,
+        *,
+        organizer: str,
+        calendar_id: str,
+        event_id: str,
+        spec: MeetingSpec,
+        send_updates: str,
+        request_id: str,
+        verify: bool = False,
+    ) -> CalendarEvent:
+        """Make sure event ``event_id`` in ``organizer``'s ``calendar_id`` matches ``spec`` and
+        has a Meet link; return it.
+
+        Idempotent. ``verify=False`` inserts first (409 → get and reconcile); ``verify=True``
+        is for a caller who believes the event exists: get first (404 → insert). Reconciling
+        restores a cancelled event, patches fields that differ from ``spec`` and asks for a new
+        conference when the old one failed or is missing; an event that already matches gets
+        no write at all.
+
+        Raises :class:`RetryableError` (``conference_pending``, ``conference_failed``,
+        ``google_rate_limited``, ``google_quota_exceeded``, ``google_unavailable``,
+        ``google_timeout``, ``google_unreachable``, ``google_token_unavailable``,
+        ``google_event_missing``) or :class:`PermanentError` (``google_delegation_denied``,
+        ``google_user_invalid``, ``google_key_invalid``, ``google_token_refused``,
+        ``google_conference_type_invalid``, ``google_attendees_forbidden``,
+        ``google_forbidden``, ``google_calendar_not_found``, ``google_auth_failed``,
+        ``google_bad_request``), always ``from`` the library exception.
+        """
+        call = Call(organizer=organizer, calendar_id=calendar_id, event_id=event_id)
+        execute = self._client.execute
+        events = self._client.service(organizer, call).events()
+        existing: dict | None = None
+        if verify:
+            existing = execute(
+                events.get(calendarId=calendar_id, eventId=event_id), call, "get", allow=404
+            )
+        created: dict | None = None
+        if existing is None:
+            created = execute(
+                events.insert(
+                    calendarId=calendar_id,
+                    body=insert_body(event_id, spec, request_id),
+                    conferenceDataVersion=1,  # without it createRequest is ignored (ref §1.1)
+                    sendUpdates=send_updates,
+                ),
+                call,
+                "insert",
+                allow=409,
+            )
+            if created is None:
+                # 409 duplicate: an earlier attempt made it (its response perhaps lost), or it
+                # was deleted and keeps its id (ref §1.5). Reconcile what Google holds.
+                existing = execute(
+                    events.get(calendarId=calendar_id, eventId=event_id), call, "get"
+                )
+        rerequested = False
+        if created is not None:
+            event = created
+        else:
+            assert existing is not None  # execute returns None only for the allowed status
+            event = existing
+            patch = reconcile(existing, spec, organizer=organizer, request_id=request_id)
+            if patch:  # no write (and no notification) when it already matches
+                rerequested = "conferenceData" in patch
+                event = self._patch(events, call, patch, send_updates)
+        event = self._await_conference(events, call, event, request_id, send_updates, rerequested)
+        return CalendarEvent.of(event, event_id=event_id, calendar_id=calendar_id)
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def _patch(self, events: Any, call: Call, body: dict, send_updates: str) -> dict:
+        # conferenceDataVersion=1 on every modification or conference data is dropped (ref §1.1).
+        result: dict = self._client.execute(
+            events.patch(
+                calendarId=call.calendar_id,
+                eventId=call.event_id,
+                body=body,
+                conferenceDataVersion=1,
+                sendUpdates=send_updates,
+            ),
+            call,
+            "patch",
+        )
+        return result
+
+    def _await_conference(
+        self,
+        events: Any,
+        call: Call,
+        event: dict,
+        request_id: str,
+        send_updates: str,
+        rerequested: bool,
+    ) -> dict:
+        """Return ``event`` once its Meet conference is ready (ref §1.3).
+
+        "pending": poll ``events.get`` after each delay of ``conference_poll``. "failure" or no
+        conference at all: ask once for a new one with a fresh ``requestId`` and poll again.
+        """
+        delays = iter(self._conference_poll)
+        while True:
+            state = conference_state(event)
+            if state == "ready":
+                return event
+            if state == "pending":
+                delay = next(delays, None)
+                if delay is None:
+                    raise RetryableError(
+                        "conference_pending",
+                        f"Google is still creating the Meet conference of event {call.event_id} "
+                        f"in {call.organizer}'s calendar after "
+                        f"{sum(self._conference_poll):g} s; it will be checked again",
+                    )
+                self._sleep(delay)
+                event = self._client.execute(
+                    events.get(calendarId=call.calendar_id, eventId=call.event_id), call, "get"
+                )
+                continue
+            if rerequested:
+                raise RetryableError(
+                    "conference_failed",
+                    f"Google could not create a Meet conference for event {call.event_id} in "
+                    f"{call.organizer}'s calendar (createRequest status {state}, also after "
+                    "asking again); it will be asked again later",
+                )
+            rerequested = True
+            delays = iter(self._conference_poll)
+            body = {"conferenceData": create_request(next_request_id(request_id, event))}
+            event = self._patch(events, call, body, send_updates)
