@@ -17,7 +17,14 @@ from middleware.errors import ConfigError, MiddlewareError
 from middleware.settings import Settings
 
 # HubSpot property types that can hold a start time the planner reads (ISO text or epoch ms).
-_START_TYPES = {"datetime", "date", "string"}
+# A `date` property holds a day without a time of day ("midnight UTC", reference
+# hubspot-2026-and-calendar-lifecycle.md §A5): every demo would be at 00:00, so it is refused.
+_START_TYPES = {"datetime", "string"}
+_DATE_ONLY_FIX = (
+    "has type 'date' (a day without a time of day: every invitation would be at 00:00): "
+    "make it a date-and-time property (Date picker with time, type datetime) or single-line "
+    "text holding ISO 8601 such as 2026-12-01T15:00:00+01:00, or point {key} at one"
+)
 
 
 @dataclass(frozen=True)
@@ -170,10 +177,16 @@ def _check_property(client: Any, key: str, name: str, types: set[str]) -> CheckR
     except MiddlewareError as exc:
         return CheckResult(False, label, exc.message)
     if prop is None:
-        kind = "a date picker or single-line text" if "datetime" in types else "a single-line text"
+        kind = (
+            "a date-and-time (datetime) or single-line text"
+            if "datetime" in types
+            else "a single-line text"
+        )
         return CheckResult(
             False, label, f"does not exist: create {kind} deal property {name!r}, or fix {key}"
         )
+    if prop.get("type") == "date" and "datetime" in types:
+        return CheckResult(False, label, _DATE_ONLY_FIX.format(key=key))
     if prop.get("type") not in types:
         return CheckResult(
             False,

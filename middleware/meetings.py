@@ -14,7 +14,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -117,7 +117,9 @@ def parse_start(value: Any, timezone: str, *, deal_id: str, property_name: str) 
     """Parse a deal's start property: ISO 8601 (with or without offset) or epoch milliseconds.
 
     A value without an offset is read in ``timezone`` (an IANA name). HubSpot datetime
-    properties hold epoch milliseconds as strings; date pickers and text fields hold ISO text.
+    properties hold epoch milliseconds as strings; text fields hold ISO text. A date without
+    a time of day (``"2026-12-01"``, what a HubSpot ``date`` property can hold) is refused:
+    it would put every demo at midnight.
 
     Raises :class:`PermanentError` (``missing_start`` / ``bad_start``) naming the deal and
     property, so an operator knows exactly which field to fill.
@@ -135,6 +137,13 @@ def parse_start(value: Any, timezone: str, *, deal_id: str, property_name: str) 
                 f"deal {deal_id}: property {property_name} = {text!r} is not a usable time",
             ) from None
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    if _is_date_only(iso):
+        raise PermanentError(
+            "bad_start",
+            f"deal {deal_id}: property {property_name} = {text[:60]!r} is a date without a time "
+            "of day: the demo needs a start time; make the property a date-and-time (datetime) "
+            "one, or hold ISO 8601 with the time such as 2026-12-01T15:00:00+01:00",
+        )
     try:
         parsed = datetime.fromisoformat(iso)
     except ValueError:
@@ -146,6 +155,15 @@ def parse_start(value: Any, timezone: str, *, deal_id: str, property_name: str) 
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
     return parsed
+
+
+def _is_date_only(text: str) -> bool:
+    """True for an ISO 8601 date with no time part (``2026-12-01``, ``20261201``)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def clean_attendees(emails: Iterable[str | None], *, exclude: str) -> tuple[str, ...]:
@@ -171,10 +189,15 @@ class MeetingRules:
     timezone: str = "UTC"
     send_updates: str = "all"
     calendar_id: str = "primary"
+    #: most guests invited (the deal's contacts beyond this are left out, with a log line)
+    max_attendees: int = 100
 
 
 def plan_meeting(deal: Deal, rules: MeetingRules) -> MeetingSpec:
     """Turn a deal into the meeting to create.
+
+    Attendees are the deal's valid contact emails without the rep, at most
+    ``rules.max_attendees`` of them, in the deal's order.
 
     Raises :class:`PermanentError` when the deal cannot make a meeting: no owner email
     (``missing_owner``), an empty or unreadable start (``missing_start`` / ``bad_start``).
@@ -202,5 +225,5 @@ def plan_meeting(deal: Deal, rules: MeetingRules) -> MeetingSpec:
         end=start + timedelta(minutes=rules.duration_minutes),
         timezone=rules.timezone,
         organizer=rep,
-        attendees=clean_attendees(deal.contact_emails, exclude=rep),
+        attendees=clean_attendees(deal.contact_emails, exclude=rep)[: rules.max_attendees],
     )

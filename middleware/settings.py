@@ -110,6 +110,11 @@ class _MeetingSchema(Schema):
         validate=validate.OneOf(["all", "externalOnly", "none"]),
     )
     calendar_id = fields.String(load_default=MeetingRules.calendar_id, validate=_NAME)
+    max_attendees = fields.Integer(
+        load_default=MeetingRules.max_attendees,
+        strict=True,
+        validate=validate.Range(min=1, max=1000),
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> MeetingRules:

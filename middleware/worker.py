@@ -174,6 +174,7 @@ def build_pipeline(settings: Settings, store: Store) -> Pipeline:
             base_url=settings.hubspot_api_base_url,
             access_token=settings.hubspot_access_token,
             rules=settings.rules.hubspot,
+            max_attendees=settings.rules.meeting.max_attendees,
         )
     else:
         missing["hubspot"] = (

@@ -63,6 +63,8 @@ def test_plan_from_a_complete_deal() -> None:
         (1894028400000, datetime(2030, 1, 7, 15, tzinfo=UTC)),
         ("2030-01-07T10:00:00", datetime(2030, 1, 7, 10, tzinfo=ZoneInfo("America/New_York"))),
         ("2030-01-07 10:00", datetime(2030, 1, 7, 10, tzinfo=ZoneInfo("America/New_York"))),
+        # A midnight date-time (as some accounts read date properties back) has a time part.
+        ("2030-01-07T00:00:00Z", datetime(2030, 1, 7, tzinfo=UTC)),
     ],
 )
 def test_start_formats(value: object, expected: datetime) -> None:
@@ -85,6 +87,25 @@ def test_unparsable_start(value: str) -> None:
         plan_meeting(make_deal("9", start_value=value), RULES)
     assert info.value.reason == "bad_start"
     assert "deal 9: property demo_start_time" in info.value.message
+
+
+@pytest.mark.parametrize("value", ["2026-12-01", "20261201", " 2026-12-01 "])
+def test_a_date_without_a_time_of_day_is_refused(value: str) -> None:
+    with pytest.raises(PermanentError) as info:
+        plan_meeting(make_deal("9", start_value=value), RULES)
+    assert info.value.reason == "bad_start"
+    assert info.value.message.startswith(
+        f"deal 9: property demo_start_time = {value.strip()!r} is a date without a time of day"
+    )
+    assert "2026-12-01T15:00:00+01:00" in info.value.message  # what to store instead
+
+
+def test_attendees_are_capped_at_max_attendees() -> None:
+    guests = tuple(f"guest{i}@buyer.example" for i in range(30))
+    deal = make_deal("8", owner_email="rep@seller.example", contact_emails=guests)
+    spec = plan_meeting(deal, MeetingRules(max_attendees=25))
+    assert spec.attendees == guests[:25]
+    assert plan_meeting(deal, RULES).attendees == guests  # the default cap is 100
 
 
 @pytest.mark.parametrize("owner", [None, "", "nobody"])

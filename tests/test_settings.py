@@ -26,6 +26,7 @@ def test_defaults_apply_to_missing_tables(make_env: Any) -> None:
     settings = load_settings(make_env(rules="[meeting]\nduration_minutes = 45\n"))
     assert settings.rules.meeting.duration_minutes == 45
     assert settings.rules.meeting.send_updates == "all"
+    assert settings.rules.meeting.max_attendees == 100
     assert settings.rules.hubspot.start_property == "demo_start_time"
 
 
@@ -36,6 +37,8 @@ def test_defaults_apply_to_missing_tables(make_env: Any) -> None:
         ("[meeting]\nduration_minutes = '30'\n", "meeting.duration_minutes"),
         ("[meeting]\ntimezone = 'Mars/Olympus'\n", "meeting.timezone: unknown IANA time zone"),
         ("[meeting]\nsend_updates = 'everyone'\n", "meeting.send_updates"),
+        ("[meeting]\nmax_attendees = 0\n", "meeting.max_attendees"),
+        ("[meeting]\nmax_attendees = 1001\n", "meeting.max_attendees"),
         ("[meeting]\ntitle = 'Demo {deal.__class__}'\n", "meeting.title: unknown field"),
         ("[meeting]\ntitle = 'Demo {amount}'\n", "meeting.title: unknown field {amount}"),
         ("[meeting]\ndescription = 'x {deal_name[0]}'\n", "meeting.description: unknown field"),

@@ -1,38 +1,52 @@
-"""HubSpot CRM v3 API client: read a deal with its contacts and owner, write the meeting back.
+"""HubSpot CRM API client: read a deal with its contacts and owner, write the meeting back.
 
 The API half of the HubSpot module (:class:`~middleware.crm.base.CRMClient`); the webhook half
 is ``middleware/crm/hubspot.py``. The calls, response shapes, error bodies and rate-limit
 headers are the ones collected in ``shared/reference/crm-webhooks-and-apis.md`` §1.7:
 
-* ``GET   /crm/v3/objects/deals/{id}?properties=…&associations=contacts``
+* ``GET   /account-info/v3/details`` (the token's portal id and time zone; once, cached)
+* ``GET   /crm/v3/objects/deals/{id}?properties=…``
+* ``GET   /crm/v4/objects/deals/{id}/associations/contacts?limit=500&after=…`` (paged; the
+  deal read's embedded associations stop at 100, reference §A4 "Reading associations")
 * ``POST  /crm/v3/objects/contacts/batch/read`` (at most 100 inputs; 207 = some not found)
 * ``GET   /crm/v3/owners/{ownerId}`` and ``GET /crm/v3/owners`` (paged with ``after``)
 * ``PATCH /crm/v3/objects/deals/{id}`` with ``{"properties": {…}}``
 * ``GET   /crm/v3/properties/deals/{name}`` and ``GET /crm/v3/pipelines/deals`` (for ``check``)
 
 Every failure becomes a :class:`~middleware.errors.RetryableError` (timeouts, connection
-errors, 429, 5xx, a 2xx that is not JSON) or a :class:`~middleware.errors.PermanentError`
-(401, 403, 404, other 4xx, missing or read-only properties), each with a stable ``reason``.
-Messages name the call and the deal, quote HubSpot's ``message`` cut short, and never contain
-the access token.
+errors, 423, 429, 477, 5xx, a 2xx that is not JSON) or a :class:`~middleware.errors.PermanentError`
+(401, 403, 404, other 4xx, missing or read-only properties, validation rules, a deal of another
+portal), each with a stable ``reason``; the status mapping is ``hubspot_errors.py``. Messages
+name the call and the deal, quote HubSpot's ``message`` cut short, and never contain the token.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from middleware.errors import MiddlewareError, PermanentError, RetryableError, shorten
+from middleware.crm.base import lower_headers
+from middleware.crm.hubspot_errors import (
+    REQUIRED_SCOPES,
+    Answer,
+    account_zone,
+    error_for,
+    write_back_error,
+)
+from middleware.errors import PermanentError, RetryableError, shorten
 from middleware.model import Deal
-from middleware.retry import parse_retry_after
 from middleware.settings import HubSpotRules
 
-__all__ = ["HubSpotClient"]
+__all__ = ["REQUIRED_SCOPES", "AccountDetails", "HubSpotClient"]
+
+log = logging.getLogger(__name__)
 
 JsonDict = dict[str, Any]
 
@@ -42,20 +56,25 @@ USER_AGENT = "crm-meet-middleware"
 CONTACT_BATCH_SIZE = 100
 #: Owners per page when listing (HubSpot's default is 100, its maximum 500).
 OWNERS_PAGE_SIZE = 100
+#: Associations per v4 page: what public code asks for (reference §A4; the maximum is
+#: unconfirmed, and a smaller page only means more pages).
+ASSOCIATIONS_PAGE_SIZE = 500
+#: Attendees invited when the rules file says nothing (``meeting.max_attendees``).
+DEFAULT_MAX_ATTENDEES = 100
 #: The deal properties every read asks for, before the three configured in the rules file.
 DEAL_PROPERTIES = ("dealname", "dealstage", "pipeline", "hubspot_owner_id")
 CONTACT_PROPERTIES = ("email", "firstname", "lastname", "company")
-#: What a private app needs for this client (reference §1.7 lists the scope of each call).
-REQUIRED_SCOPES = (
-    "crm.objects.deals.read",
-    "crm.objects.deals.write",
-    "crm.objects.contacts.read",
-    "crm.objects.owners.read",
-)
-# Codes in HubSpot's 400 "Property values were not valid" answer to a PATCH.
-_PROPERTY_DOESNT_EXIST = "PROPERTY_DOESNT_EXIST"
-_READ_ONLY_VALUE = "READ_ONLY_VALUE"
-_INVALID_PROPERTIES_PREFIX = "Property values were not valid: "
+
+
+@dataclass(frozen=True)
+class AccountDetails:
+    """The portal the access token belongs to (``GET /account-info/v3/details``)."""
+
+    portal_id: str
+    #: HubSpot's ``timeZone`` as sent (e.g. ``"US/Eastern"``), None when absent
+    time_zone: str | None
+    #: the zone the daily API limit resets in (``timeZone``, else the UTC offset, else UTC)
+    zone: tzinfo
 
 
 class HubSpotClient:
@@ -74,13 +93,21 @@ class HubSpotClient:
         access_token: str,
         rules: HubSpotRules,
         timeout: tuple[float, float] = (5.0, 20.0),
+        max_attendees: int = DEFAULT_MAX_ATTENDEES,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``base_url`` is ``https://api.hubapi.com`` (or an emulator); ``timeout`` is
-        (connect, read) seconds, passed on every request."""
+        (connect, read) seconds, passed on every request; at most ``max_attendees`` associated
+        contacts are read per deal (``meeting.max_attendees``); ``clock`` returns the aware
+        current time (default: now in UTC) and dates the end of a daily rate limit."""
         self._base_url = base_url.rstrip("/")
         self._token = access_token
         self._rules = rules
         self._timeout = timeout
+        self._max_attendees = max_attendees
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._account: AccountDetails | None = None
+        self._account_lock = threading.Lock()
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -93,18 +120,31 @@ class HubSpotClient:
     def fetch_deal(self, account_id: str, deal_id: str) -> Deal:
         """Read deal ``deal_id`` with its contacts' emails and its owner's email.
 
+        First (once per client) the token's portal is learned; a deal of another portal
+        (``account_id``, the webhook's ``portalId``) is refused before anything is read.
         A deal outside the trigger stages comes back with ``in_trigger_stage=False`` and
         without contacts or owner (those calls are skipped: the pipeline skips the deal).
-        Contacts keep their association order; their emails are passed through as HubSpot
+        Contacts keep their association order, at most ``max_attendees`` of them (a WARNING
+        is logged when more are associated); their emails are passed through as HubSpot
         holds them (None when unset) for the planner to filter; contacts HubSpot no longer
         finds (a 207 answer) are left out. A deal without ``hubspot_owner_id`` has
         ``owner_email=None``. An unset (or unknown) start property leaves ``start_value=None``.
 
-        Raises :class:`PermanentError` with reason ``deal_not_found``, ``owner_not_found``,
-        ``crm_unauthorized``, ``crm_forbidden`` or ``crm_bad_request``; and
-        :class:`RetryableError` with ``crm_rate_limited``, ``crm_unavailable``,
-        ``crm_timeout``, ``crm_unreachable`` or ``crm_bad_response``.
+        Raises :class:`PermanentError` with reason ``crm_wrong_account``, ``deal_not_found``,
+        ``owner_not_found``, ``crm_unauthorized``, ``crm_forbidden`` or ``crm_bad_request``;
+        and :class:`RetryableError` with ``crm_rate_limited``, ``crm_daily_limit``,
+        ``crm_locked``, ``crm_migrating``, ``crm_unavailable``, ``crm_timeout``,
+        ``crm_unreachable`` or ``crm_bad_response``.
         """
+        account = self.account_details(account_id)
+        if account.portal_id != str(account_id):
+            raise PermanentError(
+                "crm_wrong_account",
+                f"deal {deal_id}: the event is from HubSpot account {account_id} but "
+                f"HUBSPOT_ACCESS_TOKEN belongs to account {account.portal_id}: the app is "
+                f"installed in another portal too; point that portal's webhook elsewhere or "
+                "give this service that portal's token",
+            )
         rules = self._rules
         wanted = _unique(
             (
@@ -119,7 +159,8 @@ class HubSpotClient:
             "GET",
             f"/crm/v3/objects/deals/{_segment(deal_id)}",
             what,
-            params={"properties": ",".join(wanted), "associations": "contacts"},
+            params={"properties": ",".join(wanted)},
+            account_id=account_id,
         )
         if response.status_code == 404:
             raise _deal_not_found(deal_id)
@@ -142,10 +183,11 @@ class HubSpotClient:
         owner_email: str | None = None
         contacts: list[Mapping[str, Any]] = []
         if in_trigger_stage:
-            contacts = self._read_contacts(deal_id, _contact_ids(body))
+            contact_ids = self._contact_ids(account_id, deal_id)
+            contacts = self._read_contacts(account_id, deal_id, contact_ids)
             owner_id = _text(properties.get("hubspot_owner_id"))
             if owner_id:
-                owner_email = self._owner_email(deal_id, owner_id)
+                owner_email = self._owner_email(account_id, deal_id, owner_id)
 
         companies = ((_text(p.get("company")) or "").strip() for p in contacts)
         company = next((c for c in companies if c), name)
@@ -174,8 +216,9 @@ class HubSpotClient:
         a successful ``PATCH`` (which is idempotent, so a retry after a lost answer is safe).
 
         Raises :class:`PermanentError` with reason ``crm_property_missing`` or
-        ``crm_property_read_only`` (HubSpot refused a property), ``deal_not_found`` and the
-        others listed in :meth:`fetch_deal`; and the same :class:`RetryableError` reasons.
+        ``crm_property_read_only`` (HubSpot refused a property), ``crm_validation_rule`` (an
+        account validation rule refused the write), ``deal_not_found`` and the others listed
+        in :meth:`fetch_deal`; and the same :class:`RetryableError` reasons.
         """
         if deal.current_meet_url == meet_url and deal.current_event_id == calendar_event_id:
             return False
@@ -192,11 +235,22 @@ class HubSpotClient:
                 }
             },
             pass_through=(400, 404),
+            account_id=deal.account_id,
         )
         if response.status_code == 404:
             raise _deal_not_found(deal.deal_id)
         if response.status_code == 400:
-            self._raise_for_refused_properties(deal.deal_id, response)
+            raise write_back_error(
+                self._answer(response),
+                deal_id=deal.deal_id,
+                rules_keys={
+                    rules.meet_url_property: "hubspot.meet_url_property",
+                    rules.event_id_property: "hubspot.event_id_property",
+                },
+                account_id=deal.account_id,
+                zone=self._zone(),
+                now=self._clock(),
+            )
         self._json_object(response, what)  # a 2xx that is not JSON is not HubSpot: retry
         return True
 
@@ -260,9 +314,85 @@ class HubSpotClient:
             session.close()
         self._local = threading.local()
 
+    # ---- the token's account -----------------------------------------------------------------
+
+    def account_details(self, account_id: str | None = None) -> AccountDetails:
+        """The portal the access token belongs to, read once and cached (thread-safe).
+
+        ``GET /account-info/v3/details`` answers ``portalId`` and ``timeZone`` (HubSpot's
+        account information API; same shape at ``/account-info/2026-03/details``). A failed
+        read is not cached. ``account_id``, when given, is the portal the caller expects (it
+        scopes an account-wide wait). Raises like :meth:`fetch_deal`; ``crm_bad_response``
+        when the answer has no ``portalId``.
+        """
+        account = self._account
+        if account is not None:
+            return account
+        with self._account_lock:
+            if self._account is None:
+                what = "the read of the account details (GET /account-info/v3/details)"
+                response = self._send(
+                    "GET", "/account-info/v3/details", what, pass_through=(), account_id=account_id
+                )
+                body = self._json_object(response, what)
+                portal_id = body.get("portalId")
+                if isinstance(portal_id, bool) or not isinstance(portal_id, (int, str)):
+                    raise RetryableError(
+                        "crm_bad_response", f"HubSpot's answer to {what} has no portalId"
+                    )
+                time_zone = body.get("timeZone") if isinstance(body.get("timeZone"), str) else None
+                self._account = AccountDetails(
+                    portal_id=str(portal_id),
+                    time_zone=time_zone,
+                    zone=account_zone(time_zone, body.get("utcOffsetMilliseconds")),
+                )
+            return self._account
+
+    def _zone(self) -> tzinfo:
+        """The account's time zone when already known (never a call: used while mapping)."""
+        return self._account.zone if self._account is not None else UTC
+
     # ---- contacts and owner ----------------------------------------------------------------
 
-    def _read_contacts(self, deal_id: str, contact_ids: list[str]) -> list[Mapping[str, Any]]:
+    def _contact_ids(self, account_id: str, deal_id: str) -> list[str]:
+        """The deal's associated contact ids in HubSpot's order, each once, at most
+        ``max_attendees`` of them, through the v4 associations API, following
+        ``paging.next.after`` (reference §A4 "Reading associations")."""
+        what = f"the read of deal {deal_id}'s contact associations"
+        path = f"/crm/v4/objects/deals/{_segment(deal_id)}/associations/contacts"
+        ids: dict[str, None] = {}
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            params: dict[str, Any] = {"limit": ASSOCIATIONS_PAGE_SIZE}
+            if after is not None:
+                params["after"] = after
+            response = self._send("GET", path, what, params=params, account_id=account_id)
+            if response.status_code == 404:
+                raise _deal_not_found(deal_id)  # deleted between the deal read and this one
+            body = self._json_object(response, what)
+            for result in _results(body, what):
+                # A contact linked by several association types is listed once with all of
+                # them (v4), or several times (older answers): keep the first.
+                if result.get("toObjectId") is not None:
+                    ids.setdefault(str(result["toObjectId"]), None)
+            after = _next_after(body)
+            if len(ids) > self._max_attendees:
+                log.warning(
+                    "deal %s has more than %d associated contacts: inviting the first %d "
+                    "(meeting.max_attendees)",
+                    deal_id,
+                    self._max_attendees,
+                    self._max_attendees,
+                )
+                return list(ids)[: self._max_attendees]
+            if after is None or after in seen:  # a repeated cursor would loop forever
+                return list(ids)
+            seen.add(after)
+
+    def _read_contacts(
+        self, account_id: str, deal_id: str, contact_ids: list[str]
+    ) -> list[Mapping[str, Any]]:
         """The contacts' properties in ``contact_ids`` order; ids HubSpot did not find are
         left out (a 207 answer lists them under ``errors``)."""
         found: dict[str, Mapping[str, Any]] = {}
@@ -277,6 +407,7 @@ class HubSpotClient:
                     "properties": list(CONTACT_PROPERTIES),
                     "inputs": [{"id": contact_id} for contact_id in chunk],
                 },
+                account_id=account_id,
             )
             if response.status_code == 404:
                 continue  # none of this chunk exists (deleted contacts): invite the others
@@ -287,9 +418,11 @@ class HubSpotClient:
         # Batch results come in no promised order: put them back in association order.
         return [found[contact_id] for contact_id in contact_ids if contact_id in found]
 
-    def _owner_email(self, deal_id: str, owner_id: str) -> str | None:
+    def _owner_email(self, account_id: str, deal_id: str, owner_id: str) -> str | None:
         what = f"the read of owner {owner_id} of deal {deal_id}"
-        response = self._send("GET", f"/crm/v3/owners/{_segment(owner_id)}", what)
+        response = self._send(
+            "GET", f"/crm/v3/owners/{_segment(owner_id)}", what, account_id=account_id
+        )
         if response.status_code == 404:
             # Owners are looked up among active ones (archived=false is the default).
             raise PermanentError(
@@ -327,12 +460,14 @@ class HubSpotClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         pass_through: tuple[int, ...] = (404,),
+        account_id: str | None = None,
     ) -> requests.Response:
         """Make one request; return a 2xx response or one whose status is in
-        ``pass_through``; raise for everything else (see :meth:`_raise_for_status`).
+        ``pass_through``; raise for everything else (``hubspot_errors.error_for``).
 
         404 is passed through by default because what it means depends on the call (a
-        missing deal, owner or property). ``what`` names the call in error messages.
+        missing deal, owner or property). ``what`` names the call in error messages;
+        ``account_id`` (else the token's portal, when known) scopes an account-wide wait.
         """
         try:
             response = self._session().request(
@@ -358,72 +493,33 @@ class HubSpotClient:
             ) from exc
         if response.ok or response.status_code in pass_through:
             return response
-        self._raise_for_status(response, what)
+        if account_id is None and self._account is not None:
+            account_id = self._account.portal_id
+        raise error_for(
+            self._answer(response),
+            what=what,
+            account_id=account_id,
+            zone=self._zone(),
+            now=self._clock(),
+        )
 
-    def _raise_for_status(self, response: requests.Response, what: str) -> NoReturn:
-        """Map an error status to the exception tree (see the module docstring)."""
-        status = response.status_code
-        message = self._scrub(_hubspot_message(response))
-        error: MiddlewareError
-        if status == 401:
-            error = PermanentError(
-                "crm_unauthorized",
-                f"HubSpot refused the access token (401) for {what}: check HUBSPOT_ACCESS_TOKEN",
-            )
-        elif status == 403:
-            error = PermanentError(
-                "crm_forbidden",
-                f"HubSpot refused {what} (403: {message}): the private app lacks a scope: "
-                f"it needs {', '.join(REQUIRED_SCOPES)}",
-            )
-        elif status == 429:
-            # Reference §1.7 "Rate limits and 429s": HubSpot's burst limit is per 10 s window
-            # and its 429 often carries no Retry-After, only the X-HubSpot-RateLimit-* headers.
-            error = RetryableError(
-                "crm_rate_limited",
-                f"HubSpot rate-limited {what} (429): {message}",
-                retry_after=_rate_limit_wait(response.headers),
-            )
-        elif status >= 500:
-            error = RetryableError(
-                "crm_unavailable",
-                f"HubSpot answered {status} to {what}: {message}",
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
+    def _answer(self, response: requests.Response) -> Answer:
+        """An error answer for ``hubspot_errors``: parsed body, scrubbed message."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            message = shorten(body["message"])
         else:
-            error = PermanentError(
-                "crm_bad_request", f"HubSpot answered {status} to {what}: {message}"
-            )
-        raise error
-
-    def _raise_for_refused_properties(self, deal_id: str, response: requests.Response) -> NoReturn:
-        """Turn a PATCH's 400 about a missing or read-only property into a message saying
-        which rules key to fix; otherwise fall through to ``crm_bad_request``."""
-        rules_keys = {
-            self._rules.meet_url_property: "hubspot.meet_url_property",
-            self._rules.event_id_property: "hubspot.event_id_property",
-        }
-        refused = _refused_properties(response, rules_keys)
-        missing = [name for name, code in refused if code == _PROPERTY_DOESNT_EXIST]
-        read_only = [name for name, code in refused if code == _READ_ONLY_VALUE]
-        if missing:
-            name = missing[0]
-            raise PermanentError(
-                "crm_property_missing",
-                f"deal property {name!r} does not exist in HubSpot (write-back to deal "
-                f"{deal_id}): create it as a single-line text property (Settings → Properties "
-                f"→ Deal properties) or fix {rules_keys.get(name, 'the hubspot section')} "
-                "in the rules file",
-            )
-        if read_only:
-            name = read_only[0]
-            raise PermanentError(
-                "crm_property_read_only",
-                f"deal property {name!r} is read-only in HubSpot (write-back to deal "
-                f"{deal_id}): point {rules_keys.get(name, 'the hubspot section')} in the rules "
-                "file at a writable single-line text property",
-            )
-        self._raise_for_status(response, f"the write-back to deal {deal_id}")
+            message = shorten(response.text) or response.reason or "(no body)"
+        return Answer(
+            status=response.status_code,
+            headers=lower_headers(response.headers),
+            body=body,
+            text=response.text,
+            message=self._scrub(message),
+        )
 
     def _json_object(self, response: requests.Response, what: str) -> JsonDict:
         """The body of a 2xx answer as a JSON object, else ``crm_bad_response`` (retryable:
@@ -466,17 +562,6 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _contact_ids(deal: JsonDict) -> list[str]:
-    """Associated contact ids in HubSpot's order, each once (a contact linked by several
-    association types, e.g. a labelled one, is listed once per type)."""
-    associations = deal.get("associations")
-    contacts = associations.get("contacts") if isinstance(associations, dict) else None
-    results = contacts.get("results") if isinstance(contacts, dict) else None
-    if not isinstance(results, list):
-        return []  # HubSpot leaves "associations" out when there are none
-    return _unique(str(r["id"]) for r in results if isinstance(r, dict) and r.get("id") is not None)
-
-
 def _results(body: JsonDict, what: str) -> list[dict[str, Any]]:
     results = body.get("results", [])
     if not isinstance(results, list):
@@ -495,73 +580,3 @@ def _deal_not_found(deal_id: str) -> PermanentError:
     return PermanentError(
         "deal_not_found", f"deal {deal_id} not found in HubSpot (deleted or merged?)"
     )
-
-
-def _error_body(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _hubspot_message(response: requests.Response) -> str:
-    """HubSpot's ``message`` (every field of its error body is optional), else the raw body,
-    cut short."""
-    body = _error_body(response)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return shorten(body["message"])
-    return shorten(response.text) or response.reason or "(no body)"
-
-
-def _rate_limit_wait(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait after a 429: ``Retry-After`` if given; else, when the burst window is
-    used up (``X-HubSpot-RateLimit-Remaining: 0``), the window length."""
-    retry_after = parse_retry_after(headers.get("Retry-After"))
-    if retry_after is not None:
-        return retry_after
-    if (headers.get("X-HubSpot-RateLimit-Remaining") or "").strip() == "0":
-        try:
-            return max(float(headers["X-HubSpot-RateLimit-Interval-Milliseconds"]) / 1000, 0.0)
-        except (KeyError, ValueError):
-            return None
-    return None
-
-
-def _refused_properties(
-    response: requests.Response, known: Mapping[str, str]
-) -> list[tuple[str, str]]:
-    """``(property name, error code)`` pairs from a 400 answer to a deal PATCH.
-
-    HubSpot puts a JSON list after "Property values were not valid: " in ``message``, each
-    item with ``name`` and ``error`` (see the emulator's tests); newer answers may also list
-    ``errors[].{code, context.propertyName}``. When neither can be read but the body names
-    a code, the configured property the body mentions is blamed.
-    """
-    body = _error_body(response)
-    if not isinstance(body, dict):
-        return []
-    pairs: list[tuple[str, str]] = []
-    message = body.get("message")
-    if isinstance(message, str) and message.startswith(_INVALID_PROPERTIES_PREFIX):
-        try:
-            items = json.loads(message[len(_INVALID_PROPERTIES_PREFIX) :])
-        except ValueError:
-            items = None
-        if isinstance(items, list):
-            pairs += [
-                (str(i.get("name")), str(i.get("error")))
-                for i in items
-                if isinstance(i, dict) and i.get("name")
-            ]
-    errors = body.get("errors")
-    for item in errors if isinstance(errors, list) else []:
-        context = item.get("context") if isinstance(item, dict) else None
-        names = context.get("propertyName") if isinstance(context, dict) else None
-        if isinstance(names, list):
-            pairs += [(str(n), str(item.get("code"))) for n in names]
-    if not pairs:
-        raw = response.text
-        for code in (_PROPERTY_DOESNT_EXIST, _READ_ONLY_VALUE):
-            if code in raw:
-                pairs += [(name, code) for name in known if name in raw]
-    return pairs

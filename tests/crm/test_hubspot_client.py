@@ -28,7 +28,9 @@ START = "2030-01-01T10:00:00Z"
 MEET_URL = "https://meet.google.com/abc-defg-hij"
 EVENT_ID = "mw301a1b2c3"
 DEAL_PATH = "/crm/v3/objects/deals/301"
+ASSOC_PATH = "/crm/v4/objects/deals/301/associations/contacts"
 BATCH_PATH = "/crm/v3/objects/contacts/batch/read"
+DETAILS_PATH = "/account-info/v3/details"
 
 
 # ---- fixtures and builders --------------------------------------------------------------
@@ -64,9 +66,19 @@ def client(hs: HubSpotEmulator) -> Iterator[HubSpotClient]:
 
 
 def make_client(
-    base_url: str, *, token: str = TOKEN, timeout: tuple[float, float] = (2.0, 5.0)
+    base_url: str,
+    *,
+    token: str = TOKEN,
+    timeout: tuple[float, float] = (2.0, 5.0),
+    max_attendees: int = 100,
 ) -> HubSpotClient:
-    return HubSpotClient(base_url=base_url, access_token=token, rules=RULES, timeout=timeout)
+    return HubSpotClient(
+        base_url=base_url,
+        access_token=token,
+        rules=RULES,
+        timeout=timeout,
+        max_attendees=max_attendees,
+    )
 
 
 def add_deal(
@@ -138,16 +150,19 @@ def test_fetch_deal_happy_path(hs: HubSpotEmulator, client: HubSpotClient) -> No
     assert deal.properties["hs_object_id"] == "301"
 
     assert paths(hs) == [
+        ("GET", DETAILS_PATH),
         ("GET", DEAL_PATH),
+        ("GET", ASSOC_PATH),
         ("POST", BATCH_PATH),
         ("GET", "/crm/v3/owners/101"),
     ]
-    get, batch, _owner = hs.requests
+    _details, get, associations, batch, _owner = hs.requests
+    # No embedded associations: they stop at 100 (the v4 call pages instead).
     assert get["query"] == {
         "properties": "dealname,dealstage,pipeline,hubspot_owner_id,"
         "demo_start_time,demo_meet_url,demo_calendar_event_id",
-        "associations": "contacts",
     }
+    assert associations["query"] == {"limit": "500"}
     assert batch["body"] == {
         "properties": ["email", "firstname", "lastname", "company"],
         "inputs": [{"id": "202"}, {"id": "201"}, {"id": "203"}],
@@ -188,7 +203,7 @@ def test_deal_outside_the_trigger_stages_skips_contacts_and_owner(
     assert deal.owner_email is None
     assert deal.contact_emails == ()
     assert deal.start_value == START
-    assert paths(hs) == [("GET", DEAL_PATH)]
+    assert paths(hs) == [("GET", DETAILS_PATH), ("GET", DEAL_PATH)]
 
 
 def test_deal_without_stage(hs: HubSpotEmulator, client: HubSpotClient) -> None:
@@ -206,15 +221,13 @@ def test_deal_without_contacts(hs: HubSpotEmulator, client: HubSpotClient) -> No
     assert ("POST", BATCH_PATH) not in paths(hs)
 
 
-def test_more_than_100_contacts_are_read_in_chunks(
-    hs: HubSpotEmulator, client: HubSpotClient
-) -> None:
+def test_more_than_100_contacts_are_read_in_chunks(hs: HubSpotEmulator) -> None:
     ids = [str(1000 + i) for i in range(150)]
     for contact_id in reversed(ids):
         hs.add_contact(contact_id, f"c{contact_id}@example.com")
     add_deal(hs, "302", ids)
 
-    deal = fetched(client, "302")
+    deal = fetched(make_client(hs.base_url, max_attendees=150), "302")
 
     assert deal.contact_emails == tuple(f"c{i}@example.com" for i in ids)
     batches = [r["body"]["inputs"] for r in hs.requests if r["path"] == BATCH_PATH]
@@ -436,9 +449,10 @@ def test_write_back_429_is_retryable_and_changes_nothing(
 def test_wrong_token_is_unauthorized(hs: HubSpotEmulator) -> None:
     wrong = make_client(hs.base_url, token="pat-na1-wrong")
     error = expect(PermanentError, "crm_unauthorized", fetched, wrong)
+    # The first call of a client asks which portal the token belongs to.
     assert error.message == (
-        "HubSpot refused the access token (401) for the read of deal 301: "
-        "check HUBSPOT_ACCESS_TOKEN"
+        "HubSpot refused the access token (401) for the read of the account details "
+        "(GET /account-info/v3/details): check HUBSPOT_ACCESS_TOKEN"
     )
     assert "pat-na1-wrong" not in error.message
     wrong.close()
@@ -513,7 +527,7 @@ def test_connection_refused_is_unreachable() -> None:
     nowhere = make_client(closed_port_url())
     error = expect(RetryableError, "crm_unreachable", fetched, nowhere)
     assert isinstance(error.__cause__, requests.ConnectionError)
-    assert "deal 301" in error.message
+    assert error.message.startswith("could not reach HubSpot for the read of the account details")
     nowhere.close()
 
 
@@ -600,7 +614,9 @@ def test_eight_threads_fetching_at_once(hs: HubSpotEmulator, client: HubSpotClie
     assert failures == []
     assert len(results) == 40
     assert all(deal == expected for deal in results)
-    assert len(hs.requests) == 40 * 3
+    # details read once (before), then deal, associations, contacts, owner per fetch
+    assert len(hs.requests) == 40 * 4
+    assert DETAILS_PATH not in {r["path"] for r in hs.requests}
     assert {r["status"] for r in hs.requests} == {200}
 
 

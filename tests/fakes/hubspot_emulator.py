@@ -11,14 +11,18 @@ collected in ``shared/reference/crm-webhooks-and-apis.md`` section 1.7:
 * ``GET  /crm/v3/objects/deals/{dealId}`` (``properties``, ``associations``, ``archived``)
 * ``PATCH /crm/v3/objects/deals/{dealId}`` (validated against the deal property definitions)
 * ``GET  /crm/v3/objects/deals/{dealId}/associations/contacts`` and the v4 equivalent
-  ``GET /crm/v4/objects/deals/{dealId}/associations/contacts``
+  ``GET /crm/v4/objects/deals/{dealId}/associations/contacts`` (paged with ``limit``/``after``)
+* ``GET  /account-info/v3/details`` and ``/account-info/2026-03/details`` (the token's portal)
 * ``GET  /crm/v3/objects/contacts/{contactId}`` and ``POST /crm/v3/objects/contacts/batch/read``
 * ``GET  /crm/v3/owners/{ownerId}`` (``idProperty``, ``archived``) and ``GET /crm/v3/owners``
 * ``GET  /crm/v3/properties/deals/{propertyName}``
 * ``GET  /crm/v3/pipelines/deals`` and ``GET /crm/v3/pipelines/deals/{pipelineId}``
 
 Every endpoint needs ``Authorization: Bearer <access_token>``. Faults (429, 5xx, ...) and
-delays can be injected per method and path regex. All state sits behind one lock, so tests may
+delays can be injected per method and path regex; HubSpot's own 423, 477 and 429 answers have
+helpers (``answer_locked``, ``answer_migrating``, ``answer_daily_limit``,
+``answer_ten_secondly_limit``), and :meth:`HubSpotEmulator.add_validation_rule` makes deal
+PATCHes fail as an account validation rule does. All state sits behind one lock, so tests may
 poke at it from their own thread while the service's worker threads call the API.
 
 Example::
@@ -35,6 +39,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -52,6 +57,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 __all__ = ["HubSpotEmulator"]
 
@@ -71,6 +77,13 @@ OWNERS_MAX_LIMIT = 500
 # 190 per 10 s). The emulator only reports it; it never enforces it (use inject_fault for 429s).
 RATE_LIMIT_MAX = 190
 RATE_LIMIT_INTERVAL_MS = 10_000
+# Daily limit of a Free/Starter private app (crm-webhooks-and-apis.md §1.7 "Rate limits").
+RATE_LIMIT_DAILY = 250_000
+# v4 association pages: public code asks for limit=500 (hubspot-2026-and-calendar-lifecycle.md
+# §A4); whether 500 is HubSpot's maximum is unconfirmed, so it is settable per emulator
+# (HubSpotEmulator.association_page_max) and larger limits are cut to it.
+ASSOCIATIONS_DEFAULT_LIMIT = 500
+ASSOCIATIONS_MAX_LIMIT = 500
 
 # Properties HubSpot returns on every object read, whatever `properties` asked for.
 _ALWAYS_DEAL_PROPERTIES = ("createdate", "hs_lastmodifieddate", "hs_object_id")
@@ -293,9 +306,25 @@ class HubSpotEmulator:
     is logged in :attr:`requests` and every successful deal PATCH in :attr:`patches`.
     """
 
-    def __init__(self, *, access_token: str = "pat-na1-test-token", portal_id: int = 62515) -> None:
+    def __init__(
+        self,
+        *,
+        access_token: str = "pat-na1-test-token",
+        portal_id: int = 62515,
+        time_zone: str = "US/Eastern",
+    ) -> None:
         self.access_token = access_token
+        #: The portal the token belongs to, as ``GET /account-info/v3/details`` answers it.
         self.portal_id = portal_id
+        #: The account's ``timeZone`` (an IANA name; HubSpot's guide shows ``"US/Eastern"``).
+        self.time_zone = time_zone
+        #: The largest v4 association page served (see ASSOCIATIONS_MAX_LIMIT).
+        self.association_page_max = ASSOCIATIONS_MAX_LIMIT
+        #: Whether validation rules refuse v3 PATCHes too. HubSpot's changelog
+        #: (crm-api-write-validation-enforcement) enforces them on writes of version 2026-09;
+        #: whether legacy v3 writes are checked as well is unconfirmed: switch it off to model
+        #: "v3 writes are not checked".
+        self.validation_rules_apply_to_v3 = True
         #: One entry per successful ``PATCH /crm/v3/objects/deals/{id}``:
         #: ``{"deal_id": str, "properties": dict}`` (values as stored, i.e. strings).
         self.patches: list[JsonDict] = []
@@ -315,6 +344,7 @@ class HubSpotEmulator:
         self._pipelines: dict[str, _Pipeline] = {}
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
+        self._validation_rules: list[tuple[str, frozenset[str] | None]] = []
         self._recent_requests: deque[float] = deque()  # monotonic times, for rate-limit headers
 
         for name, label, type_, field_type, read_only in _DEFAULT_DEAL_PROPERTY_DEFINITIONS:
@@ -354,6 +384,7 @@ class HubSpotEmulator:
                 ("GET", r"/crm/v3/properties/deals/(?P<name>[^/]+)", self._get_deal_property),
                 ("GET", r"/crm/v3/pipelines/deals", self._list_pipelines),
                 ("GET", r"/crm/v3/pipelines/deals/(?P<pipeline_id>[^/]+)", self._get_pipeline),
+                ("GET", r"/account-info/(?:v3|2026-03)/details", self._get_account_details),
             )
         ]
 
@@ -580,6 +611,64 @@ class HubSpotEmulator:
         with self._lock:
             self._delays.append(delay)
 
+    # ---- HubSpot's own error answers (hubspot-2026-and-calendar-lifecycle.md §A3) ------------
+
+    def answer_locked(self, method: str, path: str, *, times: int = 1) -> None:
+        """Answer ``423 Locked``: HubSpot's "syncing a large volume quickly" answer; "locks will
+        last for 2 seconds" (error-handling docs). Its body is not documented: the standard
+        error envelope is sent."""
+        self.inject_fault(method, path, 423, times=times)
+
+    def answer_migrating(
+        self, method: str, path: str, *, retry_after_seconds: int, times: int = 1
+    ) -> None:
+        """Answer ``477 Migration in Progress`` with ``Retry-After`` in seconds ("typically up
+        to 24 hours", error-handling docs): the account moves between data-hosting locations."""
+        self.inject_fault(
+            method, path, 477, headers={"Retry-After": str(retry_after_seconds)}, times=times
+        )
+
+    def answer_daily_limit(self, method: str, path: str, *, times: int = 1) -> None:
+        """Answer the ``DAILY`` 429: body quoted from HubSpot's usage-details page, with the
+        ``X-HubSpot-RateLimit-Daily`` / ``-Daily-Remaining: 0`` headers (crm-webhooks-and-apis.md
+        §1.7). The burst window still has calls left."""
+        body = {
+            "status": "error",
+            "message": "You have reached your daily limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": _correlation_id(),
+            "policyName": "DAILY",
+            "groupName": "api-calls-daily",
+        }
+        headers = {
+            "X-HubSpot-RateLimit-Daily": str(RATE_LIMIT_DAILY),
+            "X-HubSpot-RateLimit-Daily-Remaining": "0",
+            "X-HubSpot-RateLimit-Remaining": str(RATE_LIMIT_MAX - 1),
+        }
+        self.inject_fault(method, path, 429, headers=headers, body=body, times=times)
+
+    def answer_ten_secondly_limit(
+        self, method: str, path: str, *, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Answer the burst 429 (``policyName: TEN_SECONDLY_ROLLING``, the constant in HubSpot's
+        Node SDK), ``X-HubSpot-RateLimit-Remaining: 0``; ``Retry-After`` only when given (it is
+        not documented on 429)."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        self.inject_fault(method, path, 429, headers=headers, times=times)
+
+    def add_validation_rule(self, message: str, *, deal_ids: Iterable[str] | None = None) -> None:
+        """From now on a deal PATCH (of ``deal_ids``, or of any deal) is refused with 400
+        ``VALIDATION_ERROR`` and ``message``, as HubSpot enforces the account's validation rules
+        on API writes from version 2026-09 (changelog crm-api-write-validation-enforcement;
+        see :attr:`validation_rules_apply_to_v3`)."""
+        ids = None if deal_ids is None else frozenset(str(d) for d in deal_ids)
+        with self._lock:
+            self._validation_rules.append((message, ids))
+
+    def clear_validation_rules(self) -> None:
+        with self._lock:
+            self._validation_rules.clear()
+
     # ---- request dispatch (called from the server's handler threads) -----------------------
 
     def _handle(
@@ -760,6 +849,11 @@ class HubSpotEmulator:
                 "Property values were not valid: " + json.dumps(invalid, separators=(",", ":")),
                 "VALIDATION_ERROR",
             )
+        if self.validation_rules_apply_to_v3:
+            for message, ids in self._validation_rules:
+                if ids is None or deal_id in ids:
+                    # Shape: {"status","message","category":"VALIDATION_ERROR","correlationId"}.
+                    raise _ApiError(400, message, "VALIDATION_ERROR")
         deal.properties.update(updates)
         self._touch(deal)
         self.patches.append({"deal_id": deal_id, "properties": dict(updates)})
@@ -782,19 +876,68 @@ class HubSpotEmulator:
         return _Response(200, {"results": self._contact_links(deal)})
 
     def _get_deal_contacts_v4(self, request: _Request, deal_id: str) -> _Response:
+        """One page of ``results[].toObjectId``; ``paging.next.after`` (an opaque cursor) only
+        when more follow (hubspot-2026-and-calendar-lifecycle.md §A4 "Reading associations")."""
         deal = self._find_deal(deal_id)
-        results = [
-            {
-                # v4 sends the id as a number.
-                "toObjectId": int(contact_id) if contact_id.isdigit() else contact_id,
-                "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}],
+        try:
+            limit = int(request.param("limit") or ASSOCIATIONS_DEFAULT_LIMIT)
+            after = request.param("after")
+            start = int(base64.urlsafe_b64decode(after.encode()).decode()) if after else 0
+        except ValueError:
+            raise _ApiError(400, "limit and after are not valid", "VALIDATION_ERROR") from None
+        if limit < 1 or start < 0:
+            raise _ApiError(400, "limit must be positive", "VALIDATION_ERROR")
+        limit = min(limit, self.association_page_max)
+        page = deal.contact_ids[start : start + limit]
+        body: JsonDict = {
+            "results": [
+                {
+                    # v4 sends the id as a number.
+                    "toObjectId": int(contact_id) if contact_id.isdigit() else contact_id,
+                    "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}
+                    ],
+                }
+                for contact_id in page
+            ]
+        }
+        if start + limit < len(deal.contact_ids):
+            cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+            body["paging"] = {
+                "next": {
+                    "after": cursor,
+                    "link": f"{self.base_url}/crm/v4/objects/deals/{deal_id}/associations/"
+                    f"contacts?after={cursor}",
+                }
             }
-            for contact_id in deal.contact_ids
-        ]
-        return _Response(200, {"results": results})
+        return _Response(200, body)
 
     def _contact_links(self, deal: _Record) -> list[JsonDict]:
         return [{"id": contact_id, "type": "deal_to_contact"} for contact_id in deal.contact_ids]
+
+    # ---- routes: account ------------------------------------------------------------------
+
+    def _get_account_details(self, request: _Request) -> _Response:
+        """The token's account, shaped as HubSpot's account information API documents it
+        (https://developers.hubspot.com/docs/api-reference/latest/account/account-information/guide)."""
+        offset = datetime.now(ZoneInfo(self.time_zone)).utcoffset()
+        offset_ms = int(offset.total_seconds() * 1000) if offset is not None else 0
+        sign = "-" if offset_ms < 0 else "+"
+        minutes = abs(offset_ms) // 60_000
+        return _Response(
+            200,
+            {
+                "portalId": self.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": self.time_zone,
+                "companyCurrency": "USD",
+                "additionalCurrencies": [],
+                "utcOffset": f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+                "utcOffsetMilliseconds": offset_ms,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            },
+        )
 
     # ---- routes: contacts ------------------------------------------------------------------
 
@@ -1096,6 +1239,13 @@ def _default_fault_body(status: int) -> JsonDict:
             "message": "internal error",
             "correlationId": _correlation_id(),
             "category": "INTERNAL_ERROR",
+        }
+    if status == 477:  # not in http.HTTPStatus; the docs' name for it
+        return {
+            "status": "error",
+            "message": "Migration in progress",
+            "correlationId": _correlation_id(),
+            "category": "MIGRATION_IN_PROGRESS",
         }
     categories = {
         400: "VALIDATION_ERROR",

@@ -634,3 +634,136 @@ def test_concurrent_patches_are_all_recorded(hs) -> None:
         thread.join()
     assert len(hs.patches) == 40
     assert len(hs.requests) == 40
+
+
+# ---- account details (the token's portal) -----------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/account-info/v3/details", "/account-info/2026-03/details"])
+def test_account_details(hs, api, path: str) -> None:
+    details = api.get(url(hs, path)).json()
+    assert details["portalId"] == 62515
+    assert details["timeZone"] == "US/Eastern"
+    assert details["accountType"] == "STANDARD"
+    assert details["utcOffsetMilliseconds"] in (-18_000_000, -14_400_000)  # EST / EDT
+    assert details["utcOffset"] in ("-05:00", "-04:00")
+    assert requests.get(url(hs, path)).status_code == 401
+
+
+def test_account_details_are_settable() -> None:
+    with HubSpotEmulator(portal_id=777, time_zone="Asia/Kolkata") as hs:
+        details = requests.get(url(hs, "/account-info/v3/details"), headers=AUTH).json()
+        assert (details["portalId"], details["timeZone"]) == (777, "Asia/Kolkata")
+        assert (details["utcOffset"], details["utcOffsetMilliseconds"]) == ("+05:30", 19_800_000)
+        hs.time_zone = "UTC"
+        details = requests.get(url(hs, "/account-info/v3/details"), headers=AUTH).json()
+        assert (details["timeZone"], details["utcOffset"]) == ("UTC", "+00:00")
+
+
+# ---- v4 association paging --------------------------------------------------------------
+
+
+def test_v4_associations_page_with_limit_and_after(hs, api) -> None:
+    ids = [str(5000 + i) for i in range(7)]
+    hs.add_deal("303", {"dealname": "Many"}, contact_ids=ids)
+    path = url(hs, "/crm/v4/objects/deals/303/associations/contacts")
+    seen: list[int] = []
+    afters: list[str] = []
+    params: dict = {"limit": 3}
+    while True:
+        body = api.get(path, params=params).json()
+        seen += [r["toObjectId"] for r in body["results"]]
+        assert all(r["associationTypes"][0]["typeId"] == 3 for r in body["results"])
+        if "paging" not in body:
+            break
+        after = body["paging"]["next"]["after"]
+        assert after not in afters
+        afters.append(after)
+        params = {"limit": 3, "after": after}
+    assert seen == [int(i) for i in ids]
+    assert len(afters) == 2  # pages of 3, 3, 1
+    assert api.get(path, params={"after": "not a cursor"}).status_code == 400
+
+
+def test_v4_associations_limit_is_cut_to_the_page_maximum(hs, api) -> None:
+    hs.add_deal("303", {"dealname": "Many"}, contact_ids=[str(i) for i in range(600)])
+    path = url(hs, "/crm/v4/objects/deals/303/associations/contacts")
+    first = api.get(path, params={"limit": 1000}).json()
+    assert len(first["results"]) == 500 and "after" in first["paging"]["next"]
+    hs.association_page_max = 100
+    assert len(api.get(path, params={"limit": 500}).json()["results"]) == 100
+    everything = api.get(path).json()  # no limit: a page of the default size
+    assert len(everything["results"]) == 100
+
+
+def test_v4_associations_of_a_deal_without_contacts(hs, api) -> None:
+    body = api.get(url(hs, "/crm/v4/objects/deals/302/associations/contacts")).json()
+    assert body == {"results": []}
+    assert api.get(url(hs, "/crm/v4/objects/deals/999/associations/contacts")).status_code == 404
+
+
+# ---- HubSpot's own error answers --------------------------------------------------------
+
+
+def test_answer_locked(hs, api) -> None:
+    hs.answer_locked("GET", r"/crm/v3/objects/deals/301")
+    locked = api.get(url(hs, "/crm/v3/objects/deals/301"))
+    assert locked.status_code == 423
+    assert locked.json()["status"] == "error"
+    assert api.get(url(hs, "/crm/v3/objects/deals/301")).status_code == 200
+
+
+def test_answer_migrating_carries_retry_after_seconds(hs, api) -> None:
+    hs.answer_migrating("*", r"/crm/", retry_after_seconds=86_000, times=2)
+    for _ in range(2):
+        answer = api.get(url(hs, "/crm/v3/owners/101"))
+        assert answer.status_code == 477
+        assert answer.headers["Retry-After"] == "86000"
+        assert answer.json()["message"] == "Migration in progress"
+    assert api.get(url(hs, "/crm/v3/owners/101")).status_code == 200
+
+
+def test_answer_daily_limit(hs, api) -> None:
+    hs.answer_daily_limit("GET", r"/crm/v3/objects/deals/301")
+    answer = api.get(url(hs, "/crm/v3/objects/deals/301"))
+    assert answer.status_code == 429
+    body = answer.json()
+    assert body["message"] == "You have reached your daily limit."
+    assert (body["errorType"], body["policyName"]) == ("RATE_LIMIT", "DAILY")
+    assert body["correlationId"]
+    assert answer.headers["X-HubSpot-RateLimit-Daily"] == "250000"
+    assert answer.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
+    assert answer.headers["X-HubSpot-RateLimit-Remaining"] != "0"  # the burst window is fine
+    assert "Retry-After" not in answer.headers
+
+
+def test_answer_ten_secondly_limit(hs, api) -> None:
+    hs.answer_ten_secondly_limit("GET", r"/crm/v3/owners/101")
+    hs.answer_ten_secondly_limit("GET", r"/crm/v3/owners/101", retry_after=3)
+    first = api.get(url(hs, "/crm/v3/owners/101"))
+    assert first.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert first.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    assert "Retry-After" not in first.headers
+    assert api.get(url(hs, "/crm/v3/owners/101")).headers["Retry-After"] == "3"
+
+
+def test_validation_rule_refuses_deal_patches(hs, api) -> None:
+    rule = "Deal 'Amount' is required when the stage is Demo Scheduled"
+    hs.add_validation_rule(rule, deal_ids=["301"])
+    refused = patch_deal(api, hs, "301", {"demo_meet_url": "https://meet.google.com/a"})
+    assert refused.status_code == 400
+    body = refused.json()
+    assert (body["status"], body["category"], body["message"]) == (
+        "error",
+        "VALIDATION_ERROR",
+        rule,
+    )
+    assert body["correlationId"]
+    assert hs.patches == [] and hs.deal_properties("301")["demo_meet_url"] is None
+    assert patch_deal(api, hs, "302", {"dealname": "x"}).status_code == 200  # other deal
+
+    hs.validation_rules_apply_to_v3 = False  # the other reading of the changelog
+    assert patch_deal(api, hs, "301", {"dealname": "y"}).status_code == 200
+    hs.validation_rules_apply_to_v3 = True
+    hs.clear_validation_rules()
+    assert patch_deal(api, hs, "301", {"dealname": "z"}).status_code == 200

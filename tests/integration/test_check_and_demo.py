@@ -91,6 +91,29 @@ def test_missing_property_and_unknown_stage(
     )
 
 
+def test_a_date_start_property_is_refused_with_the_fix(
+    stack_env: dict[str, str], hubspot: HubSpotEmulator
+) -> None:
+    # A `date` property has no time of day: every invitation would be at 00:00.
+    hubspot.define_property("demo_start_time", type="date", field_type="date")
+    code, lines = check({**stack_env, "PUBLIC_BASE_URL": "https://hooks.example.com"})
+    [line] = failures(lines)
+    assert code == 1
+    assert line.startswith("FAIL  deal property demo_start_time: has type 'date'")
+    assert "every invitation would be at 00:00" in line
+    assert "type datetime" in line and "single-line text holding ISO 8601" in line
+    assert "hubspot.start_property" in line
+
+
+def test_a_text_start_property_is_accepted(
+    stack_env: dict[str, str], hubspot: HubSpotEmulator
+) -> None:
+    hubspot.define_property("demo_start_time", type="string", field_type="text")
+    code, lines = check({**stack_env, "PUBLIC_BASE_URL": "https://hooks.example.com"})
+    assert code == 0, failures(lines)
+    assert "ok    deal property demo_start_time: exists (string)" in lines
+
+
 def test_bad_key_file_and_missing_url(stack_env: dict[str, str], tmp_path: Path) -> None:
     key = tmp_path / "key.json"
     key.write_text(
