@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from middleware import wiring
 from middleware.errors import ConfigError, MiddlewareError
 from middleware.settings import Settings
 
@@ -122,14 +123,7 @@ def _check_webhook(settings: Settings) -> list[CheckResult]:
 
 
 def _hubspot_client(settings: Settings) -> Any:
-    from middleware.crm.hubspot_client import HubSpotClient
-
-    return HubSpotClient(
-        base_url=settings.hubspot_api_base_url,
-        access_token=settings.hubspot_access_token or "",
-        rules=settings.rules.hubspot,
-        timeout=(5.0, 15.0),
-    )
+    return wiring.crm_clients(settings)["hubspot"]
 
 
 def _check_hubspot(
@@ -141,7 +135,8 @@ def _check_hubspot(
                 CheckResult(
                     False,
                     "hubspot token",
-                    "HUBSPOT_ACCESS_TOKEN is not set: create a private app token",
+                    "HUBSPOT_ACCESS_TOKEN is not set: install the HubSpot app "
+                    "(middleware hubspot-project) and copy its access token",
                 )
             ],
             None,
@@ -226,13 +221,7 @@ def _check_stages(client: Any, trigger_stages: Sequence[str]) -> CheckResult:
 
 
 def _calendar(settings: Settings) -> Any:
-    from middleware.google.preflight import GooglePreflight
-
-    return GooglePreflight.from_key_file(
-        settings.google_service_account_file or "",
-        api_base_url=settings.google_api_base_url,
-        timeout=15.0,
-    )
+    return wiring.google_preflight(settings)
 
 
 def _check_google(

@@ -99,8 +99,7 @@ class Pipeline:
         store: Store,
         rules: Rules,
         crms: Mapping[str, CRMClient],
-        calendar: CalendarGateway | None,
-        missing_settings: Mapping[str, str] | None = None,
+        calendar: CalendarGateway,
         clock: Callable[[], datetime] = utcnow,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -108,8 +107,6 @@ class Pipeline:
         self.rules = rules
         self.crms = dict(crms)
         self.calendar = calendar
-        #: provider (or "google") → the one-line reason it is not usable, for the error message.
-        self.missing_settings = dict(missing_settings or {})
         self.clock = clock
         self.rand = rand
         self.policy = RetryPolicy(
@@ -191,17 +188,9 @@ class Pipeline:
 
     def _process(self, claim: Claim) -> str:
         crm = self.crms.get(claim.provider)
-        if crm is None:
+        if crm is None:  # an event stored by a CRM module this build no longer has
             raise PermanentError(
-                "not_configured",
-                self.missing_settings.get(
-                    claim.provider, f"no CRM module for provider {claim.provider!r}"
-                ),
-            )
-        if self.calendar is None:
-            raise PermanentError(
-                "not_configured",
-                self.missing_settings.get("google", "Google Calendar is not configured"),
+                "not_configured", f"no CRM module for provider {claim.provider!r} in this version"
             )
         self._check_park(account_scope(claim.provider, claim.account_id))
         deal = crm.fetch_deal(claim.account_id, claim.deal_id)

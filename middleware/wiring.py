@@ -18,6 +18,8 @@ from middleware.settings import Settings
 
 if TYPE_CHECKING:
     from middleware.meetings import MeetingSpec
+    from middleware.pipeline import Pipeline
+    from middleware.store import Store
 
 #: (connect, read) seconds for every CRM API call. HubSpot answers in well under a second;
 #: 20 s of silence means a stuck connection, and the event is retried.
@@ -61,14 +63,41 @@ def google_calendar(settings: Settings, **overrides: Any) -> Any:
     """
     if not settings.google_service_account_file:
         return NotConfiguredCalendar()
-    from middleware.calendar import GoogleCalendar
+    from middleware.google import GoogleCalendar
 
     options: dict[str, Any] = {
         "api_base_url": settings.google_api_base_url,
         "timeout": GOOGLE_TIMEOUT,
+        "quota_park_seconds": settings.rules.retry.quota_park_minutes * 60.0,
         **overrides,
     }
     return GoogleCalendar.from_key_file(settings.google_service_account_file, **options)
+
+
+def google_preflight(settings: Settings) -> Any:
+    """What ``middleware check`` asks of Google. Raises ``ConfigError`` for a bad key file."""
+    from middleware.google.preflight import GooglePreflight
+
+    return GooglePreflight.from_key_file(
+        settings.google_service_account_file or "",
+        api_base_url=settings.google_api_base_url,
+        timeout=GOOGLE_TIMEOUT,
+    )
+
+
+def pipeline(settings: Settings, store: Store) -> Pipeline:
+    """The worker's pipeline: every CRM client and the calendar (stand-ins where unset).
+
+    Raises :class:`~middleware.errors.ConfigError` when the key file cannot be loaded.
+    """
+    from middleware.pipeline import Pipeline
+
+    return Pipeline(
+        store=store,
+        rules=settings.rules,
+        crms=crm_clients(settings),
+        calendar=google_calendar(settings),
+    )
 
 
 def not_configured_messages(clients: Mapping[str, CRMClient], calendar: Any) -> dict[str, str]:

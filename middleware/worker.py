@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from middleware import wiring
 from middleware.database import process_tag
-from middleware.pipeline import CalendarGateway, Pipeline
+from middleware.pipeline import Pipeline
 from middleware.settings import Settings
 from middleware.store import Claim, Store
 
@@ -158,44 +159,6 @@ class Worker:
         self._done.set()
 
 
-def build_pipeline(settings: Settings, store: Store) -> Pipeline:
-    """Wire the configured CRM clients and Google Calendar into a pipeline.
-
-    A provider or Google whose settings are missing is left out, with the message its events
-    will fail with; a key file that cannot be loaded raises ConfigError (start-up stops).
-    """
-    from middleware.crm.hubspot_client import HubSpotClient
-    from middleware.google import GoogleCalendar
-
-    crms: dict[str, Any] = {}
-    missing: dict[str, str] = {}
-    if settings.hubspot_access_token:
-        crms["hubspot"] = HubSpotClient(
-            base_url=settings.hubspot_api_base_url,
-            access_token=settings.hubspot_access_token,
-            rules=settings.rules.hubspot,
-            max_attendees=settings.rules.meeting.max_attendees,
-        )
-    else:
-        missing["hubspot"] = (
-            "HUBSPOT_ACCESS_TOKEN is not set: the worker cannot read HubSpot deals; set it and replay"
-        )
-    calendar: CalendarGateway | None = None
-    if settings.google_service_account_file:
-        calendar = GoogleCalendar.from_key_file(
-            settings.google_service_account_file,
-            api_base_url=settings.google_api_base_url,
-            quota_park_seconds=settings.rules.retry.quota_park_minutes * 60.0,
-        )
-    else:
-        missing["google"] = (
-            "GOOGLE_SERVICE_ACCOUNT_FILE is not set: the worker cannot create Calendar events; set it and replay"
-        )
-    return Pipeline(
-        store=store, rules=settings.rules, crms=crms, calendar=calendar, missing_settings=missing
-    )
-
-
 def main(settings: Settings) -> None:
     """Entry point of ``middleware worker``: migrate, wire, run until SIGTERM/SIGINT."""
     from middleware.database import make_engine, upgrade_schema
@@ -212,8 +175,8 @@ def main(settings: Settings) -> None:
     engine = make_engine(settings.database_url, pool_size=settings.worker_concurrency + 2)
     upgrade_schema(engine)
     store = Store(engine)
-    pipeline = build_pipeline(settings, store)
-    for reason in pipeline.missing_settings.values():
+    pipeline = wiring.pipeline(settings, store)
+    for reason in wiring.not_configured_messages(pipeline.crms, pipeline.calendar).values():
         log.warning("%s", reason)
     worker = Worker(
         store,

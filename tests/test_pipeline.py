@@ -46,9 +46,7 @@ def calendar() -> FakeCalendar:
     return FakeCalendar()
 
 
-def make_pipeline(
-    store: Store, crm: FakeCRM, calendar: FakeCalendar | None, clock: Any, **retry: Any
-) -> Pipeline:
+def make_pipeline(store: Store, crm: FakeCRM, calendar: Any, clock: Any, **retry: Any) -> Pipeline:
     rules = Rules(
         retry=RetryRules(**{"max_attempts": 3, "base_seconds": 2.0, "max_seconds": 60.0, **retry})
     )
@@ -224,8 +222,9 @@ def test_forced_replay_checks_google_again(
 def test_missing_configuration_fails_with_the_setting(
     store: Store, crm: FakeCRM, clock: Clock
 ) -> None:
-    pipeline = make_pipeline(store, crm, None, clock)
-    pipeline.missing_settings["google"] = "GOOGLE_SERVICE_ACCOUNT_FILE is not set"
+    from middleware.wiring import NotConfiguredCalendar
+
+    pipeline = make_pipeline(store, crm, NotConfiguredCalendar(), clock)
     event_id = add(store, "1")
     run_one(store, pipeline)
     e = event(store, event_id)

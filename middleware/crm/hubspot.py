@@ -198,6 +198,7 @@ class HubSpotModule:
             access_token=settings.hubspot_access_token,
             rules=settings.rules.hubspot,
             timeout=timeout,
+            max_attendees=settings.rules.meeting.max_attendees,
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from middleware.pipeline import Pipeline
 from middleware.store import Store
-from middleware.worker import build_pipeline
+from middleware.wiring import pipeline as build_pipeline
 from tests.builders import notification, shown
 from tests.integration.conftest import REP, Stack
 
