@@ -56,7 +56,7 @@ def test_unconfigured_crm_and_google_fail_with_the_fix(make_settings: Any) -> No
 
 
 def test_configured_crm_gets_the_real_client(make_settings: Any) -> None:
-    from middleware.crm.hubspot_client import HubSpotClient
+    from middleware.crm.hubspot.client import HubSpotClient
 
     settings = make_settings(HUBSPOT_ACCESS_TOKEN="pat-test")
     client = wiring.crm_clients(settings)["hubspot"]

@@ -136,7 +136,7 @@ def hubspot_project_command(
     """
     from pathlib import Path
 
-    from middleware.crm import hubspot_project as project
+    from middleware.crm.hubspot import project
 
     settings = _settings()
     base_url = url or settings.public_base_url

@@ -1,4 +1,4 @@
-"""The HubSpot CRM v3 client (middleware.crm.hubspot_client) against the local HubSpot emulator.
+"""The HubSpot CRM v3 client (middleware.crm.hubspot.client) against the local HubSpot emulator.
 
 Real sockets, real ``requests``: the tests seed the emulator's state, call the client, and
 assert on the Deal returned, on the emulator's state and request log, and on the errors raised.
@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from middleware.crm.base import CRMClient
-from middleware.crm.hubspot_client import HubSpotClient
+from middleware.crm.hubspot.client import HubSpotClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
 from middleware.model import Deal
 from middleware.settings import HubSpotRules

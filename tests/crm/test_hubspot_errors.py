@@ -1,4 +1,4 @@
-"""The pure HubSpot status → error mapping (middleware.crm.hubspot_errors), as a table."""
+"""The pure HubSpot status → error mapping (middleware.crm.hubspot.errors), as a table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from middleware.crm.hubspot_errors import (
+from middleware.crm.hubspot.errors import (
     Answer,
     account_zone,
     error_for,

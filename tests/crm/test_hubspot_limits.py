@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from middleware.crm.hubspot_client import HubSpotClient
+from middleware.crm.hubspot.client import HubSpotClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
 from middleware.model import Deal
 from middleware.settings import HubSpotRules

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from middleware.crm.hubspot_client import HubSpotClient
+from middleware.crm.hubspot.client import HubSpotClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
 from middleware.settings import HubSpotRules
 from tests.fakes.hubspot_emulator import HubSpotEmulator
@@ -161,7 +161,7 @@ def test_contacts_beyond_max_attendees_are_left_out_with_a_warning(
     ids = add_contacts(hs, 250)
     add_deal(hs, "302", ids)
     hs.association_page_max = 60
-    with caplog.at_level(logging.WARNING, logger="middleware.crm.hubspot_client"):
+    with caplog.at_level(logging.WARNING, logger="middleware.crm.hubspot.client"):
         deal = make_client(hs).fetch_deal("62515", "302")  # max_attendees 100
 
     assert deal.contact_emails == tuple(f"guest{i}@example.com" for i in ids[:100])

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from middleware.cli import cli
-from middleware.crm import hubspot_project as project
+from middleware.crm.hubspot import project
 from middleware.settings import HubSpotRules
 from tests.builders import SHIPPED_RULES
 from tests.crm.hubspot_project_schema import project_errors

@@ -289,7 +289,7 @@ def test_each_odd_notification_beside_a_trigger_is_ignored(odd: dict[str, object
 
 
 def hubspot_type(n: dict[str, object]) -> str:
-    from middleware.crm.hubspot_notifications import type_label
+    from middleware.crm.hubspot.notifications import type_label
 
     return type_label(n)
 

@@ -1,7 +1,4 @@
-"""HubSpot webhooks, sans I/O: signature v3, then the batch (``hubspot_notifications``).
-
-Everything here takes plain values (a header mapping, the raw body bytes, the method, the URI
-HubSpot called and the current time) and returns data or raises; the Flask view does the I/O.
+"""HubSpot's request signature v3, sans I/O: ``sign_v3`` beside ``verify_v3`` so tests sign for real.
 
 Signature v3 (https://developers.hubspot.com/docs/api/webhooks/validating-requests):
 ``base64(HMAC-SHA256(client_secret, method + uri + body + timestamp))`` in
@@ -14,37 +11,11 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from middleware.crm.base import (
-    CRMClient,
-    NotConfiguredClient,
-    ParsedBatch,
-    WebhookIntake,
-    WebhookRequest,
-    lower_headers,
-)
-from middleware.crm.hubspot_notifications import dedupe_key, parse_batch
-from middleware.errors import SignatureError, WebhookError
+from middleware.crm.base import lower_headers
+from middleware.errors import SignatureError
 
-if TYPE_CHECKING:
-    from middleware.settings import Settings
-
-__all__ = [
-    "MODULE",
-    "HubSpotIntake",
-    "ParsedBatch",
-    "dedupe_key",
-    "parse_batch",
-    "parse_webhook",
-    "sign_v3",
-    "signed_headers",
-    "verify_v3",
-]
-
-PROVIDER = "hubspot"
 SIGNATURE_HEADER = "x-hubspot-signature-v3"
 TIMESTAMP_HEADER = "x-hubspot-request-timestamp"
 #: HubSpot refuses nothing older than 5 minutes; we also refuse 5 minutes into the future,
@@ -136,70 +107,3 @@ def verify_v3(
         if hmac.compare_digest(expected.encode(), signature.encode()):
             return
     raise SignatureError("X-HubSpot-Signature-v3 does not match the request")
-
-
-def parse_webhook(
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    method: str,
-    uri: str,
-    secrets: Sequence[str],
-    trigger_stages: Sequence[str],
-    now: datetime,
-) -> ParsedBatch:
-    """Verify, then parse. The signature is checked on the raw bytes before any JSON parsing."""
-    verify_v3(headers, body, method=method, uri=uri, secrets=secrets, now=now)
-    return parse_batch(body, trigger_stages=trigger_stages)
-
-
-@dataclass(frozen=True)
-class HubSpotIntake:
-    """``POST /webhooks/hubspot``: Webhooks API batches signed with the app's client secret."""
-
-    secrets: tuple[str, ...]
-    trigger_stages: tuple[str, ...]
-
-    def parse(self, request: WebhookRequest) -> ParsedBatch:
-        if not self.secrets:
-            raise WebhookError(
-                "HubSpot webhooks are disabled: HUBSPOT_CLIENT_SECRET is not set", status=503
-            )
-        return parse_webhook(
-            request.headers,
-            request.body,
-            method=request.method,
-            uri=request.uri,
-            secrets=self.secrets,
-            trigger_stages=self.trigger_stages,
-            now=request.now,
-        )
-
-
-class HubSpotModule:
-    """HubSpot as the CRM registry knows it."""
-
-    provider = PROVIDER
-
-    def intakes(self, settings: Settings) -> Mapping[str, WebhookIntake]:
-        return {"": HubSpotIntake(settings.hubspot_secrets, settings.rules.hubspot.trigger_stages)}
-
-    def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:
-        if not settings.hubspot_access_token:
-            return NotConfiguredClient(
-                PROVIDER,
-                "HUBSPOT_ACCESS_TOKEN is not set: the worker cannot read HubSpot deals; "
-                "set it, restart the worker and replay",
-            )
-        from middleware.crm.hubspot_client import HubSpotClient
-
-        return HubSpotClient(
-            base_url=settings.hubspot_api_base_url,
-            access_token=settings.hubspot_access_token,
-            rules=settings.rules.hubspot,
-            timeout=timeout,
-            max_attendees=settings.rules.meeting.max_attendees,
-        )
-
-
-MODULE = HubSpotModule()

@@ -1,6 +1,6 @@
 """HubSpot's error answers → the exception tree. Pure: no HTTP, no clock (``now`` is passed in).
 
-The client (``hubspot_client.py``) reads a non-2xx answer into an :class:`Answer` and asks
+The client (``http.py``) reads a non-2xx answer into an :class:`Answer` and asks
 :func:`error_for` (any call) or :func:`write_back_error` (the deal PATCH) which error to raise.
 Facts and sources: ``shared/reference/crm-webhooks-and-apis.md`` §1.7 "Rate limits and 429s" and
 ``shared/reference/hubspot-2026-and-calendar-lifecycle.md`` §A3 (status codes, 429 policies) and

@@ -15,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from middleware.crm.hubspot_client import REQUIRED_SCOPES
+from middleware.crm.hubspot.client import REQUIRED_SCOPES
 from middleware.settings import HubSpotRules
 
 #: HubSpot's templates for this version (§A1: ``hsproject.json`` of the 2026.03 folder).
@@ -25,7 +25,7 @@ WEBHOOK_PATH = "/webhooks/hubspot"
 #: "HubSpot sets a concurrency limit of 10 requests when sending subscription event data
 #: associated with an account" (crm-webhooks-and-apis.md, webhooks): asking for more gains nothing.
 HUBSPOT_MAX_CONCURRENT_REQUESTS = 10
-#: The service's deal reads and write-back (hubspot_client), plus ``oauth`` for the
+#: The service's deal reads and write-back (client.py), plus ``oauth`` for the
 #: account-info call that tells which portal the token belongs to (HubSpot's static-app
 #: template lists ``oauth`` among ``requiredScopes`` too, §A1).
 SCOPES: tuple[str, ...] = tuple(sorted({*REQUIRED_SCOPES, "oauth"}))
