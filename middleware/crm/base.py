@@ -6,7 +6,8 @@ A CRM is one module under ``crm/`` (listed in ``crm/registry.py``) with two halv
   :class:`WebhookRequest` (headers, raw body, the signed URI, ``now``) into a
   :class:`ParsedBatch`, or raises :class:`~middleware.errors.WebhookError` with the HTTP status
   to answer. The one Flask view (``web/webhooks.py``) does the I/O for every CRM;
-* the **API client**, a :class:`CRMClient`: read a deal, write the meeting back. When the CRM's
+* the **API client**, a :class:`CRMClient`: read a deal, write the meeting back, clear it,
+  list the stages (labels in the rules file resolve through :func:`resolve_stages`). When the CRM's
   settings are missing, :class:`NotConfiguredClient` stands in and every call raises
   ``not_configured`` with the one-line fix.
 
@@ -15,12 +16,12 @@ A CRM is one module under ``crm/`` (listed in ``crm/registry.py``) with two halv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from middleware.errors import PermanentError
+from middleware.errors import ConfigError, PermanentError
 from middleware.model import Deal, NewEvent
 
 if TYPE_CHECKING:
@@ -59,6 +60,42 @@ class ParsedBatch:
         return len(self.problems)
 
 
+@dataclass(frozen=True)
+class Stage:
+    """A deal stage as the CRM's pipelines API lists it."""
+
+    id: str
+    label: str
+    pipeline: str
+
+
+def resolve_stages(names: Sequence[str], stages: Sequence[Stage], *, key: str) -> tuple[str, ...]:
+    """Stage ids for rules that name stages by id or by label (``"Demo Scheduled"``).
+
+    An id is kept as it is; a label (compared without case or surrounding spaces) must name
+    exactly one stage. Raises :class:`~middleware.errors.ConfigError` with one line naming the
+    rules ``key``, the label and the stages it could mean. Pure.
+    """
+    by_id = {s.id for s in stages}
+    resolved: list[str] = []
+    for name in names:
+        if name in by_id:
+            resolved.append(name)
+            continue
+        matches = [s for s in stages if s.label.strip().lower() == name.strip().lower()]
+        if len(matches) == 1:
+            resolved.append(matches[0].id)
+        elif not matches:
+            known = ", ".join(f"{s.id} ({s.label!r} in {s.pipeline})" for s in stages[:30])
+            raise ConfigError(f"{key}: no deal stage has the id or label {name!r}; stages: {known}")
+        else:
+            which = ", ".join(f"{s.id} in {s.pipeline}" for s in matches)
+            raise ConfigError(
+                f"{key}: the label {name!r} names {len(matches)} stages ({which}); use the id"
+            )
+    return tuple(dict.fromkeys(resolved))
+
+
 class WebhookIntake(Protocol):
     """One webhook endpoint of a CRM (``POST /webhooks/<provider>[/<variant>]``)."""
 
@@ -89,6 +126,17 @@ class CRMClient(Protocol):
 
         Returns False when the deal already held both values (nothing was sent).
         """
+        ...
+
+    def clear_write_back(self, deal: Deal) -> bool:
+        """Empty the Meet URL and event id properties (a cancelled meeting).
+
+        Returns False when both were already empty (nothing was sent).
+        """
+        ...
+
+    def list_stages(self) -> list[Stage]:
+        """Every deal stage the account has, to resolve stages given by label."""
         ...
 
     def close(self) -> None:
@@ -125,6 +173,12 @@ class NotConfiguredClient:
         raise self._refuse()
 
     def write_back(self, deal: Deal, *, meet_url: str, calendar_event_id: str) -> bool:
+        raise self._refuse()
+
+    def clear_write_back(self, deal: Deal) -> bool:
+        raise self._refuse()
+
+    def list_stages(self) -> list[Stage]:
         raise self._refuse()
 
     def close(self) -> None:

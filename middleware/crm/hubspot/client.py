@@ -191,6 +191,22 @@ class HubSpotClient(HubSpotMetadata):
         """
         if deal.current_meet_url == meet_url and deal.current_event_id == calendar_event_id:
             return False
+        self._patch_write_back(deal, meet_url, calendar_event_id)
+        return True
+
+    def clear_write_back(self, deal: Deal) -> bool:
+        """Empty both write-back properties (the meeting was cancelled).
+
+        HubSpot clears a property set to ``""`` and reads it back as ``""`` (reference §1.7).
+        Returns False, sending nothing, when both are already empty. Raises like
+        :meth:`write_back`.
+        """
+        if not deal.current_meet_url and not deal.current_event_id:
+            return False
+        self._patch_write_back(deal, "", "")
+        return True
+
+    def _patch_write_back(self, deal: Deal, meet_url: str, calendar_event_id: str) -> None:
         rules = self._rules
         what = f"the write-back to deal {deal.deal_id}"
         response = self._send(
@@ -221,7 +237,6 @@ class HubSpotClient(HubSpotMetadata):
                 now=self._clock(),
             )
         self._json_object(response, what)  # a 2xx that is not JSON is not HubSpot: retry
-        return True
 
     # ---- contacts and owner ----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from middleware.crm.base import Stage
 from middleware.crm.hubspot.http import HubSpotHTTP, _next_after, _results, _segment
 
 #: Owners per page when listing (HubSpot's default is 100, its maximum 500).
@@ -63,3 +64,17 @@ class HubSpotMetadata(HubSpotHTTP):
             if after is None or after in seen:  # a repeated cursor would loop forever
                 return owners
             seen.add(after)
+
+    def list_stages(self) -> list[Stage]:
+        """Every deal stage of every pipeline, for resolving stage labels. Raises like
+        :meth:`list_pipelines`."""
+        return [
+            Stage(
+                id=str(stage["id"]),
+                label=str(stage.get("label") or ""),
+                pipeline=str(p.get("label") or p.get("id") or ""),
+            )
+            for p in self.list_pipelines()
+            for stage in p.get("stages") or []
+            if isinstance(stage, dict) and stage.get("id") is not None
+        ]
