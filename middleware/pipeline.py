@@ -39,7 +39,7 @@ from middleware.meetings import (
 )
 from middleware.model import FAILED, RETRYING, SKIPPED, SUCCEEDED
 from middleware.retry import GOOGLE_PROJECT_SCOPE, RetryPolicy, account_scope, rep_scope
-from middleware.settings import Rules
+from middleware.rules import Rules
 from middleware.store import Claim, Store, utcnow
 from middleware.store.parks import Park
 

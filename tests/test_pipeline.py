@@ -11,7 +11,7 @@ import pytest
 from middleware.errors import RetryableError
 from middleware.model import NewEvent
 from middleware.pipeline import Pipeline
-from middleware.settings import RetryRules, Rules
+from middleware.rules import RetryRules, Rules
 from middleware.store import Store
 from middleware.worker import Worker
 from tests.builders import shown

@@ -17,7 +17,7 @@ from middleware.crm.base import CRMClient
 from middleware.crm.hubspot.client import HubSpotClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
 from middleware.model import Deal
-from middleware.settings import HubSpotRules
+from middleware.rules import HubSpotRules
 from tests.fakes.hubspot_emulator import HubSpotEmulator
 
 pytestmark = pytest.mark.timeout(10)

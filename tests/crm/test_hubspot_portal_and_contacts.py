@@ -15,7 +15,7 @@ import pytest
 
 from middleware.crm.hubspot.client import HubSpotClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
-from middleware.settings import HubSpotRules
+from middleware.rules import HubSpotRules
 from tests.fakes.hubspot_emulator import HubSpotEmulator
 
 pytestmark = pytest.mark.timeout(20)

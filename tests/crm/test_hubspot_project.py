@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from middleware.cli import cli
 from middleware.crm.hubspot import project
-from middleware.settings import HubSpotRules
+from middleware.rules import HubSpotRules
 from tests.builders import SHIPPED_RULES
 from tests.crm.hubspot_project_schema import project_errors
 

@@ -40,7 +40,7 @@ from middleware.crm.hubspot.http import (
 from middleware.crm.hubspot.metadata import HubSpotMetadata
 from middleware.errors import PermanentError, RetryableError
 from middleware.model import Deal
-from middleware.settings import HubSpotRules
+from middleware.rules import HubSpotRules
 
 __all__ = ["REQUIRED_SCOPES", "AccountDetails", "HubSpotClient"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from middleware.crm.hubspot.client import REQUIRED_SCOPES
-from middleware.settings import HubSpotRules
+from middleware.rules import HubSpotRules
 
 #: HubSpot's templates for this version (§A1: ``hsproject.json`` of the 2026.03 folder).
 PLATFORM_VERSION = "2026.03"
