@@ -191,6 +191,8 @@ class MeetingRules:
     calendar_id: str = "primary"
     #: most guests invited (the deal's contacts beyond this are left out, with a log line)
     max_attendees: int = 100
+    #: rep email (lower case) → IANA zone for starts without an offset (``[meeting.rep_timezones]``)
+    rep_timezones: Mapping[str, str] = field(default_factory=dict)
 
 
 def plan_meeting(deal: Deal, rules: MeetingRules) -> MeetingSpec:

@@ -21,7 +21,10 @@ from middleware.meetings import MeetingRules, check_template
 
 @dataclass(frozen=True)
 class HubSpotRules:
+    #: stages that mean "Demo Scheduled": internal ids or labels (resolved by the worker)
     trigger_stages: tuple[str, ...] = ("demoscheduled",)
+    #: stages that cancel the deal's meeting (e.g. "closedlost"); empty: never cancel
+    cancel_stages: tuple[str, ...] = ()
     start_property: str = "demo_start_time"
     meet_url_property: str = "demo_meet_url"
     event_id_property: str = "demo_calendar_event_id"
@@ -30,7 +33,9 @@ class HubSpotRules:
 @dataclass(frozen=True)
 class PipedriveRules:
     trigger_stage_ids: tuple[int, ...] = ()
+    cancel_stage_ids: tuple[int, ...] = ()
     start_field: str = ""
+    start_time_field: str = ""
     meet_url_field: str = ""
     event_id_field: str = ""
 
@@ -102,8 +107,13 @@ class _MeetingSchema(Schema):
         validate=validate.Range(min=1, max=1000),
     )
 
+    rep_timezones = fields.Dict(
+        keys=fields.Email(), values=fields.String(validate=_timezone), load_default=dict
+    )
+
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> MeetingRules:
+        data["rep_timezones"] = {k.strip().lower(): v for k, v in data["rep_timezones"].items()}
         return MeetingRules(**data)
 
 
@@ -116,6 +126,7 @@ class _HubSpotSchema(Schema):
         load_default=list(HubSpotRules.trigger_stages),
         validate=validate.Length(min=1),
     )
+    cancel_stages = fields.List(fields.String(validate=_NAME), load_default=list)
     start_property = fields.String(load_default=HubSpotRules.start_property, validate=_NAME)
     meet_url_property = fields.String(load_default=HubSpotRules.meet_url_property, validate=_NAME)
     event_id_property = fields.String(load_default=HubSpotRules.event_id_property, validate=_NAME)
@@ -123,6 +134,12 @@ class _HubSpotSchema(Schema):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> HubSpotRules:
         data["trigger_stages"] = tuple(data["trigger_stages"])
+        data["cancel_stages"] = tuple(data["cancel_stages"])
+        both = set(data["trigger_stages"]) & set(data["cancel_stages"])
+        if both:
+            raise ValidationError(
+                f"{sorted(both)[0]!r} is both a trigger and a cancel stage", "cancel_stages"
+            )
         return HubSpotRules(**data)
 
 
@@ -131,13 +148,16 @@ class _PipedriveSchema(Schema):
         unknown = RAISE
 
     trigger_stage_ids = fields.List(fields.Integer(strict=True), load_default=list)
+    cancel_stage_ids = fields.List(fields.Integer(strict=True), load_default=list)
     start_field = fields.String(load_default="")
+    start_time_field = fields.String(load_default="")
     meet_url_field = fields.String(load_default="")
     event_id_field = fields.String(load_default="")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> PipedriveRules:
         data["trigger_stage_ids"] = tuple(data["trigger_stage_ids"])
+        data["cancel_stage_ids"] = tuple(data["cancel_stage_ids"])
         return PipedriveRules(**data)
 
 

@@ -359,3 +359,99 @@ def test_ids_sent_as_digit_strings_are_read_exactly() -> None:
     assert (event.account_id, event.deal_id) == ("62515", "12")
     as_numbers = notification(12, event_id=n["eventId"], occurred_at=n["occurredAt"])
     assert event.dedupe_key == hubspot.dedupe_key(as_numbers)
+
+
+# ---- what the demo's lifecycle hears (CONTRACT.md, The demo's lifecycle) ----------------
+
+WATCHED = ("demo_start_time", "hubspot_owner_id")
+
+
+def _lifecycle(items: list[dict[str, object]], **kwargs: object) -> hubspot.ParsedBatch:
+    options: dict[str, object] = {
+        "trigger_stages": ["demoscheduled"],
+        "cancel_stages": ["closedlost"],
+        "watched_properties": WATCHED,
+    }
+    options.update(kwargs)
+    return hubspot.parse_batch(body_of(items), **options)  # type: ignore[arg-type]
+
+
+def test_start_owner_cancel_stage_and_deletion_are_stored() -> None:
+    items = [
+        notification(1, propertyName="demo_start_time", propertyValue="1795000000000"),
+        notification(2, propertyName="hubspot_owner_id", propertyValue="102"),
+        notification(3, "closedlost"),
+        notification(
+            4,
+            subscriptionType="object.propertyChange",
+            objectTypeId="0-3",
+            propertyName="demo_start_time",
+            propertyValue="",
+        ),
+        {
+            "eventId": 9,
+            "portalId": 62515,
+            "occurredAt": 1_795_000_000_000,
+            "subscriptionType": "deal.deletion",
+            "objectId": 5,
+            "changeFlag": "DELETED",
+        },
+        {
+            "eventId": 10,
+            "portalId": 62515,
+            "occurredAt": 1_795_000_000_000,
+            "subscriptionType": "object.deletion",
+            "objectTypeId": "0-3",
+            "objectId": 6,
+        },
+    ]
+    batch = _lifecycle(items)
+    assert [(e.deal_id, e.trigger) for e in batch.events] == [
+        ("1", "demo_start_time"),
+        ("2", "hubspot_owner_id"),
+        ("3", "closedlost"),
+        ("4", "demo_start_time"),
+        ("5", "deleted"),
+        ("6", "deleted"),
+    ]
+    assert batch.ignored == 0 and batch.invalid == 0
+    assert len({e.dedupe_key for e in batch.events}) == 6
+
+
+def test_other_changes_stay_ignored() -> None:
+    items = [
+        notification(1, "closedwon"),  # neither a trigger nor a cancel stage
+        notification(2, propertyName="dealname", propertyValue="x"),
+        {
+            "eventId": 3,
+            "portalId": 62515,
+            "occurredAt": 1,
+            "subscriptionType": "object.deletion",
+            "objectTypeId": "0-1",
+            "objectId": 7,
+        },  # a contact's deletion
+    ]
+    batch = _lifecycle(items)
+    assert batch.events == [] and batch.ignored == 3
+
+
+def test_stages_given_by_label_store_every_stage_change() -> None:
+    batch = _lifecycle(
+        [notification(1, "closedwon"), notification(2, "3752325848")],
+        trigger_stages=["Demo Scheduled"],
+    )
+    assert [e.trigger for e in batch.events] == ["closedwon", "3752325848"]
+
+
+def test_a_deletion_redelivered_is_the_same_key() -> None:
+    deletion = {
+        "eventId": 9,
+        "portalId": 62515,
+        "occurredAt": 1_795_000_000_000,
+        "subscriptionType": "deal.deletion",
+        "objectId": 5,
+    }
+    first = _lifecycle([deletion]).events[0]
+    again = _lifecycle([dict(deletion, attemptNumber=2)]).events[0]
+    assert first.dedupe_key == again.dedupe_key
+    assert first.dedupe_key != _lifecycle([notification(5, "closedlost")]).events[0].dedupe_key

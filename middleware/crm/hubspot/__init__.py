@@ -18,6 +18,9 @@ from middleware.crm.hubspot.signature import normalize_uri, sign_v3, signed_head
 if TYPE_CHECKING:
     from middleware.settings import Settings
 
+#: The deal property holding its owner (the rep); a change is a new organizer.
+OWNER_PROPERTY = "hubspot_owner_id"
+
 __all__ = [
     "MODULE",
     "PROVIDER",
@@ -40,7 +43,15 @@ class HubSpotModule:
     provider = PROVIDER
 
     def intakes(self, settings: Settings) -> Mapping[str, WebhookIntake]:
-        return {"": HubSpotIntake(settings.hubspot_secrets, settings.rules.hubspot.trigger_stages)}
+        rules = settings.rules.hubspot
+        return {
+            "": HubSpotIntake(
+                settings.hubspot_secrets,
+                rules.trigger_stages,
+                cancel_stages=rules.cancel_stages,
+                watched_properties=(rules.start_property, OWNER_PROPERTY),
+            )
+        }
 
     def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:
         if not settings.hubspot_access_token:

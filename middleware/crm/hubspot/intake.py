@@ -22,10 +22,17 @@ def parse_webhook(
     secrets: Sequence[str],
     trigger_stages: Sequence[str],
     now: datetime,
+    cancel_stages: Sequence[str] = (),
+    watched_properties: Sequence[str] = (),
 ) -> ParsedBatch:
     """Verify, then parse. The signature is checked on the raw bytes before any JSON parsing."""
     verify_v3(headers, body, method=method, uri=uri, secrets=secrets, now=now)
-    return parse_batch(body, trigger_stages=trigger_stages)
+    return parse_batch(
+        body,
+        trigger_stages=trigger_stages,
+        cancel_stages=cancel_stages,
+        watched_properties=watched_properties,
+    )
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,9 @@ class HubSpotIntake:
 
     secrets: tuple[str, ...]
     trigger_stages: tuple[str, ...]
+    cancel_stages: tuple[str, ...] = ()
+    #: deal properties whose change is stored: the start property and the owner
+    watched_properties: tuple[str, ...] = ()
 
     def parse(self, request: WebhookRequest) -> ParsedBatch:
         if not self.secrets:
@@ -48,4 +58,6 @@ class HubSpotIntake:
             secrets=self.secrets,
             trigger_stages=self.trigger_stages,
             now=request.now,
+            cancel_stages=self.cancel_stages,
+            watched_properties=self.watched_properties,
         )

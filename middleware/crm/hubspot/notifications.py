@@ -18,8 +18,10 @@ Only a body that is not a JSON array of objects is refused (:class:`PayloadError
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,15 +63,28 @@ def load_batch(body: bytes) -> list[Any]:
     return data
 
 
-def parse_batch(body: bytes, *, trigger_stages: Sequence[str]) -> ParsedBatch:
+def parse_batch(
+    body: bytes,
+    *,
+    trigger_stages: Sequence[str],
+    cancel_stages: Sequence[str] = (),
+    watched_properties: Sequence[str] = (),
+) -> ParsedBatch:
     """Judge every notification of a batch on its own (see the module docstring).
 
-    Acted on today: a deal's ``dealstage`` changing into one of ``trigger_stages``, in the
-    legacy (``deal.propertyChange``) or the generic form (``object.propertyChange`` with
-    ``objectTypeId`` ``0-3``). Raises :class:`PayloadError` only for the body as a whole.
+    Acted on, in the legacy (``deal.*``) or the generic form (``object.*`` with
+    ``objectTypeId`` ``0-3``): a deal's ``dealstage`` changing into one of ``trigger_stages``
+    or ``cancel_stages`` (any stage change while a stage is given by label: only the worker can
+    resolve labels), a change of one of ``watched_properties`` (the start property, the
+    owner), and a deal's deletion. Raises :class:`PayloadError` only for the body as a whole.
     """
     data = load_batch(body)
-    stages = set(trigger_stages)
+    watch = _Watch(
+        stages=None
+        if any(map(_is_label, (*trigger_stages, *cancel_stages)))
+        else frozenset((*trigger_stages, *cancel_stages)),
+        properties=frozenset(watched_properties) - {STAGE_PROPERTY},
+    )
     events: list[NewEvent] = []
     ignored: Counter[str] = Counter()
     problems: list[str] = []
@@ -78,7 +93,7 @@ def parse_batch(body: bytes, *, trigger_stages: Sequence[str]) -> ParsedBatch:
             problems.append(f"notification {index}: not a JSON object")
             continue
         label = type_label(item)
-        if not _acts_on(item, stages):
+        if not watch.acts_on(item):
             ignored[label] += 1
             continue
         try:
@@ -88,6 +103,31 @@ def parse_batch(body: bytes, *, trigger_stages: Sequence[str]) -> ParsedBatch:
     return ParsedBatch(
         events=events, received=len(data), ignored_types=dict(ignored), problems=problems
     )
+
+
+def _is_label(stage: str) -> bool:
+    """HubSpot's stage ids are lower-case words (``demoscheduled``) or numbers; a name with
+    capitals, spaces or punctuation is a label ("Demo Scheduled")."""
+    return re.fullmatch(r"[a-z0-9_]+", stage) is None
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """What the intake stores. ``stages`` None: every stage change (labels in the rules)."""
+
+    stages: frozenset[str] | None
+    properties: frozenset[str]
+
+    def acts_on(self, n: Mapping[str, Any]) -> bool:
+        action = deal_action(n)
+        if action == "deletion":
+            return True
+        if action != "propertyChange":
+            return False
+        name, value = n.get("propertyName"), n.get("propertyValue")
+        if name == STAGE_PROPERTY:
+            return isinstance(value, str) and (self.stages is None or value in self.stages)
+        return isinstance(name, str) and name in self.properties
 
 
 def type_label(n: Mapping[str, Any]) -> str:
@@ -118,15 +158,6 @@ def deal_action(n: Mapping[str, Any]) -> str | None:
     if kind.startswith("object.") and str(n.get("objectTypeId")) == DEAL_OBJECT_TYPE:
         return kind[len("object.") :]
     return None
-
-
-def _acts_on(n: Mapping[str, Any], stages: set[str]) -> bool:
-    return (
-        deal_action(n) == "propertyChange"
-        and n.get("propertyName") == STAGE_PROPERTY
-        and isinstance(n.get("propertyValue"), str)
-        and n["propertyValue"] in stages
-    )
 
 
 def strict_id(value: Any) -> int | None:
@@ -165,22 +196,30 @@ def _new_event(n: Mapping[str, Any]) -> NewEvent:
         raise _Invalid(f"eventId {_show(event_id)} is missing or not a number")
     if len(str(event_id)) > 40:
         raise _Invalid("eventId is longer than 40 characters")
-    value = n.get("propertyValue")
-    if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
-        raise _Invalid(f"propertyValue is not text of at most {MAX_VALUE_LENGTH} characters")
+    if deal_action(n) == "deletion":
+        trigger = "deleted"
+    else:
+        value = n.get("propertyValue")
+        if value is None:  # a cleared property may come without a value
+            value = ""
+        if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
+            raise _Invalid(f"propertyValue is not text of at most {MAX_VALUE_LENGTH} characters")
+        # A stage change is named by its stage (as before); any other by the property.
+        trigger = value if n.get("propertyName") == STAGE_PROPERTY else str(n["propertyName"])
     return NewEvent(
         provider=PROVIDER,
         account_id=str(portal),
         deal_id=str(deal),
         dedupe_key=dedupe_key({**n, "portalId": portal, "objectId": deal}),
-        trigger=value,
+        trigger=trigger[:MAX_VALUE_LENGTH],
         occurred_at=datetime.fromtimestamp(occurred / 1000, tz=UTC),
         payload=dict(n),
     )
 
 
 def dedupe_key(n: Mapping[str, Any]) -> str:
-    """The key that makes a redelivered notification a no-op.
+    """The key that makes a redelivered notification a no-op (a deletion counts as a
+    change of the pseudo-property ``deleted``).
 
     HubSpot redelivers a batch (up to 10 times) with the same ``eventId`` and ``occurredAt``
     and only ``attemptNumber`` changed, and says ``eventId`` alone "is not guaranteed to be
@@ -193,7 +232,7 @@ def dedupe_key(n: Mapping[str, Any]) -> str:
             PROVIDER,
             str(n["portalId"]),
             str(n["objectId"]),
-            str(n.get("propertyName") or ""),
+            str(n.get("propertyName") or ("deleted" if deal_action(n) == "deletion" else "")),
             str(n.get("propertyValue") or ""),
             str(n["occurredAt"]),
             str(n["eventId"]),
