@@ -71,16 +71,35 @@ class EventSchema(Schema):
     last_error_reason = fields.String(allow_none=True)
     meet_url = fields.String(allow_none=True)
     calendar_event_id = fields.String(allow_none=True)
+    action = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "what processing did: booked, moved, updated, cancelled, restored, "
+            "recreated, reassigned, unchanged"
+        },
+    )
     next_attempt_at = UTCTime(metadata={"description": "when a pending/retrying event is due"})
     occurred_at = UTCTime()
     created_at = UTCTime()
     updated_at = UTCTime()
 
 
+class MeetingSchema(Schema):
+    """The deal's meeting as the service last left it."""
+
+    calendar_event_id = fields.String()
+    calendar_id = fields.String(allow_none=True)
+    organizer = fields.String(allow_none=True)
+    meet_url = fields.String(allow_none=True)
+    state = fields.String(allow_none=True, metadata={"enum": ["live", "cancelled"]})
+    series = fields.Integer()
+
+
 class EventDetailSchema(EventSchema):
     attempt_history = fields.List(fields.Nested(AttemptSchema))
     errors = fields.List(fields.Nested(ErrorSchema))
     payload = fields.Dict()
+    meeting = fields.Nested(MeetingSchema, allow_none=True)
 
 
 class EventPageSchema(Schema):

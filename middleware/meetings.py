@@ -56,15 +56,19 @@ def render_template(template: str, values: Mapping[str, str]) -> str:
     return template.format_map({name: values.get(name, "") for name in TEMPLATE_FIELDS})
 
 
-def calendar_event_id(provider: str, account_id: str, deal_id: str) -> str:
-    """The deterministic Calendar event id of a deal's demo.
+def calendar_event_id(provider: str, account_id: str, deal_id: str, series: int = 0) -> str:
+    """The deterministic Calendar event id of a deal's demo (its ``series``-th).
 
     Google accepts client-chosen ids made of base32hex characters (``a-v`` and ``0-9``),
     5 to 1024 long (Calendar API ``Event.id``). A SHA-256 of provider, account and deal id,
     base32hex-encoded, lower-cased, without padding, is 52 such characters. The same deal
     always maps to the same id, so a second insert answers 409 instead of a second meeting.
+
+    A deal needs a new id only when its cancelled event cannot be made live again (Google
+    refuses the restore, the event is gone, the organizer changed): series 1, 2… are as
+    deterministic as series 0, so a retry after a crash finds the one it was making.
     """
-    key = f"{provider}:{account_id}:{deal_id}".encode()
+    key = f"{provider}:{account_id}:{deal_id}{f'#{series}' if series else ''}".encode()
     return base64.b32hexencode(hashlib.sha256(key).digest()).decode().rstrip("=").lower()
 
 
@@ -84,6 +88,9 @@ class MeetingSpec:
     timezone: str
     organizer: str
     attendees: tuple[str, ...] = field(default_factory=tuple)
+    #: ``provider:account:deal``: the event's private extended property, so a deal's events
+    #: can be found in Google (check, replays, operators).
+    deal_key: str = ""
 
     def fingerprint(self) -> str:
         """A short hash of everything Google is told; equal specs need no update."""
@@ -96,6 +103,7 @@ class MeetingSpec:
                 self.timezone,
                 self.organizer,
                 ",".join(self.attendees),
+                self.deal_key,
             ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -195,14 +203,11 @@ class MeetingRules:
     rep_timezones: Mapping[str, str] = field(default_factory=dict)
 
 
-def plan_meeting(deal: Deal, rules: MeetingRules) -> MeetingSpec:
-    """Turn a deal into the meeting to create.
+def rep_of(deal: Deal) -> str:
+    """The rep (the deal owner's email, lower case) who organizes the demo.
 
-    Attendees are the deal's valid contact emails without the rep, at most
-    ``rules.max_attendees`` of them, in the deal's order.
-
-    Raises :class:`PermanentError` when the deal cannot make a meeting: no owner email
-    (``missing_owner``), an empty or unreadable start (``missing_start`` / ``bad_start``).
+    Raises :class:`PermanentError` ``missing_owner`` when the deal has none (the pipeline
+    treats that as *waiting* for an owner, not as a failure).
     """
     rep = (deal.owner_email or "").strip().lower()
     if not rep or not _EMAIL.match(rep):
@@ -211,8 +216,28 @@ def plan_meeting(deal: Deal, rules: MeetingRules) -> MeetingSpec:
             f"deal {deal.deal_id}: no sales rep email (the deal owner is unset or has no email); "
             "assign an owner who has a Google Workspace account",
         )
+    return rep
+
+
+def rep_timezone(rep: str, rules: MeetingRules, calendar_zone: str | None) -> str:
+    """Where a start without an offset is read (CONTRACT.md): ``[meeting.rep_timezones]``
+    when it names the rep, else the rep's Google calendar's zone, else ``meeting.timezone``."""
+    return rules.rep_timezones.get(rep) or calendar_zone or rules.timezone
+
+
+def plan_meeting(deal: Deal, rules: MeetingRules, *, timezone: str | None = None) -> MeetingSpec:
+    """Turn a deal into the meeting to create, in ``timezone`` (default ``rules.timezone``).
+
+    Attendees are the deal's valid contact emails without the rep, at most
+    ``rules.max_attendees`` of them, in the deal's order.
+
+    Raises :class:`PermanentError` when the deal cannot make a meeting: no owner email
+    (``missing_owner``), an empty or unreadable start (``missing_start`` / ``bad_start``).
+    """
+    rep = rep_of(deal)
+    zone = timezone or rules.timezone
     start = parse_start(
-        deal.start_value, rules.timezone, deal_id=deal.deal_id, property_name=deal.start_property
+        deal.start_value, zone, deal_id=deal.deal_id, property_name=deal.start_property
     )
     values = {
         "deal_name": deal.name,
@@ -225,7 +250,8 @@ def plan_meeting(deal: Deal, rules: MeetingRules) -> MeetingSpec:
         description=render_template(rules.description, values),
         start=start,
         end=start + timedelta(minutes=rules.duration_minutes),
-        timezone=rules.timezone,
+        timezone=zone,
         organizer=rep,
         attendees=clean_attendees(deal.contact_emails, exclude=rep)[: rules.max_attendees],
+        deal_key=f"{deal.provider}:{deal.account_id}:{deal.deal_id}",
     )

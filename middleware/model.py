@@ -50,3 +50,5 @@ class Deal:
     current_meet_url: str | None = None
     current_event_id: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
+    #: the stage cancels the deal's meeting (``cancel_stages``)
+    in_cancel_stage: bool = False

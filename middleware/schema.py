@@ -73,6 +73,9 @@ events = Table(
     Column("last_error_reason", String(64), nullable=True),
     Column("meet_url", String(1300), nullable=True),
     Column("calendar_event_id", String(1024), nullable=True),
+    # What processing did: booked, moved, updated, cancelled, restored, recreated, reassigned,
+    # unchanged (None until it did something).
+    Column("action", String(16), nullable=True),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("lease_owner", String(128), nullable=True),
     Column("lease_expires_at", UTCDateTime(), nullable=True),
@@ -116,6 +119,10 @@ deals = Table(
     Column("organizer", String(320), nullable=True),
     Column("meet_url", String(1300), nullable=True),
     Column("spec_fingerprint", String(64), nullable=True),
+    # "live" (the recorded event may be live in Google) or "cancelled" (it is, for sure).
+    Column("meeting_state", String(16), nullable=True),
+    # n of the deal's n-th Calendar event id (0: the id every earlier version made).
+    Column("event_series", Integer, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("provider", "account_id", "deal_id", name="uq_deals_key"),
 )

@@ -9,7 +9,6 @@ each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator
 from __future__ import annotations
 
 from middleware.store.base import utcnow
-from middleware.store.deals import DealLedger
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
@@ -41,5 +40,5 @@ __all__ = [
 ]
 
 
-class Store(EventQueue, DealLedger, ParkQueries, OperatorQueries):
+class Store(EventQueue, ParkQueries, OperatorQueries):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads."""

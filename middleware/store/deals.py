@@ -30,6 +30,26 @@ class DealLedger(StoreBase):
             organizer=row.organizer,
             meet_url=row.meet_url,
             spec_fingerprint=row.spec_fingerprint,
+            state=row.meeting_state,
+            series=row.event_series or 0,
+        )
+
+    def record_intent(
+        self, claim: Claim, *, calendar_id: str, calendar_event_id: str, organizer: str, series: int
+    ) -> None:
+        """Name the event about to be created *before* it is: a crash after Google made it
+        leaves the ledger pointing at it, and the retry reconciles that id instead of making
+        another. Only call this when the previously recorded event is cancelled for sure: the
+        ledger's one id is the only one that may be live."""
+        self._set_deal(
+            claim,
+            calendar_event_id=calendar_event_id,
+            calendar_id=calendar_id,
+            organizer=organizer,
+            meet_url=None,
+            spec_fingerprint=None,
+            meeting_state="live",
+            event_series=series,
         )
 
     def record_meeting(
@@ -41,26 +61,37 @@ class DealLedger(StoreBase):
         organizer: str,
         meet_url: str,
         spec_fingerprint: str,
+        series: int = 0,
     ) -> None:
-        """Remember the Calendar event and Meet URL before anything is written to the CRM."""
+        """Remember the live Calendar event and Meet URL before anything is written to the CRM."""
         if not meet_url:
             raise ValueError("refusing to record an empty Meet URL")
-        now = self.clock()
+        self._set_deal(
+            claim,
+            calendar_event_id=calendar_event_id,
+            calendar_id=calendar_id,
+            organizer=organizer,
+            meet_url=meet_url,
+            spec_fingerprint=spec_fingerprint,
+            meeting_state="live",
+            event_series=series,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(events)
+                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
+                .values(meet_url=meet_url, calendar_event_id=calendar_event_id)
+            )
+
+    def record_cancelled(self, claim: Claim) -> None:
+        """The recorded event is cancelled in Google (its id, organizer and link are kept, to
+        restore it when the deal comes back)."""
+        self._set_deal(claim, meeting_state="cancelled", spec_fingerprint=None)
+
+    def _set_deal(self, claim: Claim, **values: object) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(deals)
                 .where(self._deal_key(claim.provider, claim.account_id, claim.deal_id))
-                .values(
-                    calendar_event_id=calendar_event_id,
-                    calendar_id=calendar_id,
-                    organizer=organizer,
-                    meet_url=meet_url,
-                    spec_fingerprint=spec_fingerprint,
-                    updated_at=now,
-                )
-            )
-            conn.execute(
-                update(events)
-                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
-                .values(meet_url=meet_url, calendar_event_id=calendar_event_id, updated_at=now)
+                .values(**values, updated_at=self.clock())
             )

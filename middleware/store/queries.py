@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from middleware.model import PENDING, PROCESSING, RETRYING, STATUSES, SUCCEEDED
 from middleware.schema import attempts, audit_log, events
-from middleware.store.base import StoreBase
+from middleware.store.deals import DealLedger
 from middleware.store.records import (
     AttemptRecord,
     AuditRecord,
@@ -46,6 +46,7 @@ def _event_values(row: Any) -> dict[str, Any]:
         "last_error_reason": row.last_error_reason,
         "meet_url": row.meet_url,
         "calendar_event_id": row.calendar_event_id,
+        "action": row.action,
         "next_attempt_at": row.next_attempt_at if due else None,
         "occurred_at": row.occurred_at,
         "created_at": row.created_at,
@@ -66,7 +67,7 @@ def _attempt_record(row: Any) -> AttemptRecord:
     )
 
 
-class OperatorQueries(StoreBase):
+class OperatorQueries(DealLedger):
     """Reads for the admin API, the CLI and the tests."""
 
     def ping(self) -> None:
@@ -90,11 +91,13 @@ class OperatorQueries(StoreBase):
             for a in history
             if a.error and a.outcome not in _NOT_ERRORS
         )
+        meeting = self.deal_record(row.provider, row.account_id, row.deal_id)
         return EventDetail(
             **_event_values(row),
             attempt_history=history,
             errors=errors,
             payload=json.loads(row.payload),
+            meeting=meeting if meeting.calendar_event_id else None,
         )
 
     def list_events(

@@ -247,6 +247,7 @@ class EventQueue(StoreBase):
         message: str | None = None,
         retry_at: datetime | None = None,
         park: bool = False,
+        action: str | None = None,
     ) -> bool:
         """Record the outcome of an attempt and drop the leases.
 
@@ -255,6 +256,7 @@ class EventQueue(StoreBase):
         attempt is given back (``attempts_at_replay`` moves up with ``attempts``, in the same
         statement), so the retry budget is untouched; the attempt row's outcome is ``parked``
         and ``last_error`` reads ``parked until <ISO time>: <message>``.
+        ``action`` records what the event did (``booked``, ``cancelled``…), when it did.
         Returns False (and changes nothing) when the lease was lost to another worker.
         Raises ValueError for another status, or ``park`` without ``retrying`` and ``retry_at``.
         """
@@ -279,6 +281,8 @@ class EventQueue(StoreBase):
             values["next_attempt_at"] = retry_at or now
         if park:
             values["attempts_at_replay"] = events.c.attempts_at_replay + 1
+        if action is not None:
+            values["action"] = action
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(events)

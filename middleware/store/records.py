@@ -47,6 +47,14 @@ class DealRecord:
     organizer: str | None = None
     meet_url: str | None = None
     spec_fingerprint: str | None = None
+    #: "live" (the event may be live in Google), "cancelled" (it is, for sure), or None
+    state: str | None = None
+    #: n of the deal's n-th Calendar event id (``meetings.calendar_event_id``)
+    series: int = 0
+
+    @property
+    def live(self) -> bool:
+        return self.calendar_event_id is not None and self.state != "cancelled"
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,9 @@ class EventRecord:
     last_error_reason: str | None
     meet_url: str | None
     calendar_event_id: str | None
+    #: what processing did (booked, moved, updated, cancelled, restored, recreated,
+    #: reassigned, unchanged); None until it did something
+    action: str | None
     #: when a ``pending``/``retrying`` event is due; None for the others.
     next_attempt_at: datetime | None
     occurred_at: datetime | None
@@ -99,6 +110,8 @@ class EventDetail(EventRecord):
     attempt_history: tuple[AttemptRecord, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
     payload: dict[str, Any] = field(default_factory=dict)
+    #: the deal's meeting as the ledger holds it now (None before anything was booked)
+    meeting: DealRecord | None = None
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,7 @@ class HubSpotClient(HubSpotMetadata):
             name=name,
             stage=stage,
             in_trigger_stage=in_trigger_stage,
+            in_cancel_stage=stage in rules.cancel_stages,
             owner_email=owner_email,
             company=company,
             start_value=properties.get(rules.start_property),

@@ -17,6 +17,7 @@ Only a body that is not a JSON array of objects is refused (:class:`PayloadError
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -38,6 +39,9 @@ MAX_ID = 2**63 - 1
 MAX_OCCURRED_AT_MS = 253_402_300_800_000
 MAX_VALUE_LENGTH = 500
 MAX_TYPE_LABEL = 80
+#: ``events.trigger`` and ``events.dedupe_key`` are at most 255 characters.
+MAX_TRIGGER_LENGTH = 255
+MAX_KEY_LENGTH = 255
 
 
 class _Invalid(Exception):
@@ -211,7 +215,7 @@ def _new_event(n: Mapping[str, Any]) -> NewEvent:
         account_id=str(portal),
         deal_id=str(deal),
         dedupe_key=dedupe_key({**n, "portalId": portal, "objectId": deal}),
-        trigger=trigger[:MAX_VALUE_LENGTH],
+        trigger=trigger[:MAX_TRIGGER_LENGTH],
         occurred_at=datetime.fromtimestamp(occurred / 1000, tz=UTC),
         payload=dict(n),
     )
@@ -227,7 +231,7 @@ def dedupe_key(n: Mapping[str, Any]) -> str:
     ``eventId``, without ``attemptNumber``: identical for every redelivery of one change,
     and different for two distinct stage changes (they differ in time, value or event id).
     """
-    return ":".join(
+    key = ":".join(
         [
             PROVIDER,
             str(n["portalId"]),
@@ -238,6 +242,11 @@ def dedupe_key(n: Mapping[str, Any]) -> str:
             str(n["eventId"]),
         ]
     )
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    # A long property value: keep the readable head, make the rest a digest (still unique).
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: MAX_KEY_LENGTH - 66]}:#{digest}"
 
 
 def _show(value: Any) -> str:
