@@ -45,6 +45,7 @@ class Reason(StrEnum):
     GOOGLE_TIMEOUT = "google_timeout"
     GOOGLE_UNREACHABLE = "google_unreachable"
     GOOGLE_EVENT_MISSING = "google_event_missing"
+    GOOGLE_RESTORE_REFUSED = "google_restore_refused"
     CONFERENCE_PENDING = "conference_pending"
     CONFERENCE_FAILED = "conference_failed"
     # CRM
@@ -76,6 +77,9 @@ class Reason(StrEnum):
     LEASE_EXPIRED = "lease_expired"
     # Outcomes that are not failures
     NOT_IN_TRIGGER_STAGE = "not_in_trigger_stage"
+    WAITING_FOR_START = "waiting_for_start"
+    WAITING_FOR_OWNER = "waiting_for_owner"
+    DEAL_DELETED = "deal_deleted"
 
 
 class MiddlewareError(Exception):
@@ -122,12 +126,22 @@ class PermanentError(MiddlewareError):
     retryable = False
 
 
-class SkipEvent(Exception):
-    """The event needs no work (for example the deal left the trigger stage)."""
+class RestoreRefused(PermanentError):
+    """Google will not make a cancelled event live again (the restore was refused, or the
+    cancelled event is gone: "other cancelled events will eventually disappear"). The
+    pipeline then makes the deal's next event id instead; never shown as a failure."""
 
     def __init__(self, message: str) -> None:
+        super().__init__("google_restore_refused", message)
+
+
+class SkipEvent(Exception):
+    """The event needs no work (the deal left the trigger stage, waits for its start…)."""
+
+    def __init__(self, message: str, reason: Reason | str = "not_in_trigger_stage") -> None:
         super().__init__(message)
         self.message = message
+        self.reason = Reason(reason)
 
 
 class ConfigError(Exception):

@@ -199,6 +199,9 @@ class MeetingRules:
     calendar_id: str = "primary"
     #: most guests invited (the deal's contacts beyond this are left out, with a log line)
     max_attendees: int = 100
+    #: also write the Meet link into the event's description (some invitees' clients ignore
+    #: conference data)
+    link_in_description: bool = True
     #: rep email (lower case) → IANA zone for starts without an offset (``[meeting.rep_timezones]``)
     rep_timezones: Mapping[str, str] = field(default_factory=dict)
 

@@ -107,6 +107,9 @@ class _MeetingSchema(Schema):
         validate=validate.Range(min=1, max=1000),
     )
 
+    link_in_description = fields.Boolean(
+        load_default=MeetingRules.link_in_description, truthy={True}, falsy={False}
+    )
     rep_timezones = fields.Dict(
         keys=fields.Email(), values=fields.String(validate=_timezone), load_default=dict
     )

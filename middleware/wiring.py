@@ -69,6 +69,7 @@ def google_calendar(settings: Settings, **overrides: Any) -> Any:
         "api_base_url": settings.google_api_base_url,
         "timeout": GOOGLE_TIMEOUT,
         "quota_park_seconds": settings.rules.retry.quota_park_minutes * 60.0,
+        "link_in_description": settings.rules.meeting.link_in_description,
         **overrides,
     }
     return GoogleCalendar.from_key_file(settings.google_service_account_file, **options)

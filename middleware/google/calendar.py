@@ -27,15 +27,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from middleware.errors import RetryableError
+from googleapiclient.errors import HttpError
+
+from middleware.errors import MiddlewareError, RestoreRefused, RetryableError
 from middleware.google.client import Client
 from middleware.google.credentials import Call, read_key_file
-from middleware.google.errors import DEFAULT_QUOTA_PARK_SECONDS
+from middleware.google.errors import DEFAULT_QUOTA_PARK_SECONDS, error_status
 from middleware.google.events import (
     CalendarEvent,
     conference_state,
     create_request,
     insert_body,
+    link_patch,
     next_request_id,
     reconcile,
 )
@@ -61,8 +64,12 @@ class GoogleCalendar:
         conference_poll: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
         sleep: Callable[[float], None] = time.sleep,
         quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
+        link_in_description: bool = False,
     ) -> None:
         """Load the key. No network.
+
+        ``link_in_description``: also write the Meet link into the event's description (one
+        silent patch once the conference is ready; rules ``meeting.link_in_description``).
 
         ``quota_park_seconds``: the shortest park after a ``quotaExceeded`` or
         ``dailyLimitExceeded`` 403 (longer when Google's ``Retry-After`` says so).
@@ -81,6 +88,8 @@ class GoogleCalendar:
         self.client_id: str = self._client.delegation.client_id
         self._conference_poll = tuple(conference_poll)
         self._sleep = sleep
+        self._zones: dict[tuple[str, str], str | None] = {}
+        self._link_in_description = link_in_description
 
     @classmethod
     def from_key_file(cls, path: str, **kwargs: Any) -> GoogleCalendar:
@@ -151,14 +160,109 @@ class GoogleCalendar:
         else:
             assert existing is not None  # execute returns None only for the allowed status
             event = existing
-            patch = reconcile(existing, spec, organizer=organizer, request_id=request_id)
+            patch = reconcile(
+                existing,
+                spec,
+                organizer=organizer,
+                request_id=request_id,
+                link_in_description=self._link_in_description,
+            )
             if patch:  # no write (and no notification) when it already matches
                 rerequested = "conferenceData" in patch
-                event = self._patch(events, call, patch, send_updates)
+                if existing.get("status") == "cancelled":
+                    event = self._restore(events, call, patch, send_updates)
+                else:
+                    event = self._patch(events, call, patch, send_updates)
         event = self._await_conference(events, call, event, request_id, send_updates, rerequested)
+        # The link goes into the description too, once Google made it. Silently: the
+        # invitation just sent already carries the conference.
+        extra = link_patch(event, spec) if self._link_in_description else {}
+        if extra:
+            event = self._patch(events, call, extra, "none")
         return CalendarEvent.of(event, event_id=event_id, calendar_id=calendar_id)
 
+    def restore_event(
+        self,
+        *,
+        organizer: str,
+        calendar_id: str,
+        event_id: str,
+        spec: MeetingSpec,
+        send_updates: str,
+        request_id: str,
+    ) -> CalendarEvent:
+        """Make a cancelled event live again at ``spec`` (same id, a Meet link), or say it
+        cannot be: :class:`RestoreRefused` when the event is gone (404/410: "other cancelled
+        events will eventually disappear") or Google refuses to write it back (403/404/410).
+
+        The restored event is re-read (the patch's answer): a restore may lose the
+        conference, and a fresh ``createRequest`` is then asked for (reference addendum §B2).
+        Raises otherwise like :meth:`ensure_event`.
+        """
+        call = Call(organizer=organizer, calendar_id=calendar_id, event_id=event_id)
+        events = self._client.service(organizer, call).events()
+        found = self._client.execute(
+            events.get(calendarId=calendar_id, eventId=event_id), call, "get", allow=(404, 410)
+        )
+        if found is None:
+            raise RestoreRefused(
+                f"the cancelled event {event_id} is gone from {organizer}'s calendar"
+            )
+        return self.ensure_event(
+            organizer=organizer,
+            calendar_id=calendar_id,
+            event_id=event_id,
+            spec=spec,
+            send_updates=send_updates,
+            request_id=request_id,
+            verify=True,
+        )
+
+    def cancel_event(
+        self, *, organizer: str, calendar_id: str, event_id: str, send_updates: str
+    ) -> None:
+        """Cancel the event: ``events.delete``, which marks it ``cancelled`` (its id stays
+        taken, so it can be restored) and tells the attendees per ``send_updates`` (reference
+        addendum §B3). Idempotent: an event already cancelled (410) or gone (404) is done.
+        Raises like :meth:`ensure_event`."""
+        call = Call(organizer=organizer, calendar_id=calendar_id, event_id=event_id)
+        events = self._client.service(organizer, call).events()
+        self._client.execute(
+            events.delete(calendarId=calendar_id, eventId=event_id, sendUpdates=send_updates),
+            call,
+            "delete",
+            allow=(404, 410),
+        )
+
+    def calendar_time_zone(self, organizer: str, calendar_id: str) -> str | None:
+        """The time zone of the rep's calendar: the top-level ``timeZone`` of an
+        ``events.list`` answer, which the ``calendar.events`` scope allows (reference addendum
+        §B4). Read once per rep and calendar, then cached. Raises like :meth:`ensure_event`."""
+        key = (organizer.strip().lower(), calendar_id)
+        if key not in self._zones:
+            call = Call(organizer=organizer, calendar_id=calendar_id)
+            events = self._client.service(organizer, call).events()
+            body = self._client.execute(
+                events.list(calendarId=calendar_id, maxResults=1), call, "list"
+            )
+            zone = (body or {}).get("timeZone")
+            self._zones[key] = str(zone) if zone else None
+        return self._zones[key]
+
     # ---- plumbing --------------------------------------------------------------------------
+
+    def _restore(self, events: Any, call: Call, body: dict, send_updates: str) -> dict:
+        """Write a cancelled event back; a refusal (403/404/410) is :class:`RestoreRefused`."""
+        try:
+            return self._patch(events, call, body, send_updates)
+        except MiddlewareError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, HttpError) and error_status(cause) in (403, 404, 410):
+                raise RestoreRefused(
+                    f"Google refused to restore the cancelled event {call.event_id} in "
+                    f"{call.organizer}'s calendar ({error_status(cause)})"
+                ) from exc
+            raise
 
     def _patch(self, events: Any, call: Call, body: dict, send_updates: str) -> dict:
         # conferenceDataVersion=1 on every modification or conference data is dropped (ref §1.1).

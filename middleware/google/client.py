@@ -73,15 +73,18 @@ class Client:
         """A Calendar client acting as ``organizer`` with other ``scopes``; not cached."""
         return self._build(self.delegation.scoped(organizer, scopes))
 
-    def execute(self, request: Any, call: Call, op: str, *, allow: int | None = None) -> Any:
-        """Run one request, single-shot. ``allow``: the status that returns None instead.
+    def execute(
+        self, request: Any, call: Call, op: str, *, allow: int | tuple[int, ...] | None = None
+    ) -> Any:
+        """Run one request, single-shot. ``allow``: the status(es) that return None instead.
 
         Raises the project's error for a known library exception, ``from`` it.
         """
         try:
             return request.execute()  # num_retries=0: the pipeline retries (ref §2.5)
         except HttpError as exc:
-            if allow is not None and error_status(exc) == allow:
+            allowed = (allow,) if isinstance(allow, int) else allow or ()
+            if error_status(exc) in allowed:
                 return None
             raise self._http_error(exc, call, op) from exc
         except Exception as exc:

@@ -25,9 +25,13 @@ __all__ = [
     "CalendarEvent",
     "conference_state",
     "conference_status",
+    "DEAL_PROPERTY",
     "create_request",
+    "deal_key_of",
+    "description_with_link",
     "insert_body",
     "instant",
+    "link_patch",
     "meet_url",
     "next_request_id",
     "normal_email",
@@ -37,6 +41,27 @@ __all__ = [
 
 #: The conference solution type of Google Meet (ref §1.1).
 MEET = "hangoutsMeet"
+#: The private extended property naming the deal (``provider:account:deal``), so a deal's
+#: events can be found in Google (``privateExtendedProperty=crmDeal=…`` on events.list).
+DEAL_PROPERTY = "crmDeal"
+#: How the Meet link is written into the description: some invitees' calendar clients ignore
+#: conference data, and a link in the text reaches them all.
+JOIN_LINE = "Join with Google Meet: {url}"
+
+
+def description_with_link(description: str, url: str | None) -> str:
+    """The event's description: the rules' text, then the Meet link when there is one."""
+    if not url:
+        return description
+    line = JOIN_LINE.format(url=url)
+    return f"{description}\n\n{line}" if description else line
+
+
+def deal_key_of(event: Mapping[str, Any]) -> str | None:
+    """The deal an event was made for (its private extended property), if any."""
+    private = (event.get("extendedProperties") or {}).get("private") or {}
+    value = private.get(DEAL_PROPERTY) if isinstance(private, Mapping) else None
+    return str(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -69,15 +94,25 @@ def normal_email(email: str) -> str:
 # ---- bodies -----------------------------------------------------------------------------------
 
 
-def spec_fields(spec: MeetingSpec) -> dict[str, Any]:
-    """The event fields the spec decides (ref §1.1 request shape)."""
-    return {
+def spec_fields(spec: MeetingSpec, link: str | None = None) -> dict[str, Any]:
+    """The event fields the spec decides (ref §1.1 request shape), with the Meet ``link`` in
+    the description once it is known, and the deal's private extended property."""
+    fields: dict[str, Any] = {
         "summary": spec.title,
-        "description": spec.description,
+        "description": description_with_link(spec.description, link),
         "start": {"dateTime": spec.start.isoformat(), "timeZone": spec.timezone},
         "end": {"dateTime": spec.end.isoformat(), "timeZone": spec.timezone},
         "attendees": [{"email": a} for a in spec.attendees],
     }
+    if spec.deal_key:
+        fields["extendedProperties"] = {"private": {DEAL_PROPERTY: spec.deal_key}}
+    return fields
+
+
+def link_patch(event: Mapping[str, Any], spec: MeetingSpec) -> dict[str, Any]:
+    """The patch that puts the event's Meet link into its description; {} when it is there."""
+    wanted = description_with_link(spec.description, meet_url(event))
+    return {} if (event.get("description") or "") == wanted else {"description": wanted}
 
 
 def create_request(request_id: str) -> dict[str, Any]:
@@ -152,14 +187,23 @@ def instant(value: Any) -> datetime | None:
 
 
 def reconcile(
-    event: Mapping[str, Any], spec: MeetingSpec, *, organizer: str, request_id: str
+    event: Mapping[str, Any],
+    spec: MeetingSpec,
+    *,
+    organizer: str,
+    request_id: str,
+    link_in_description: bool = False,
 ) -> dict[str, Any]:
     """The patch that makes ``event`` match ``spec`` with a Meet conference; {} when none.
+
+    With ``link_in_description`` the wanted description ends with the event's Meet link.
 
     Times compare as UTC instants and attendees as lower-cased sets without the organizer,
     so an event that already matches gets no write (and no notification).
     """
-    wanted = spec_fields(spec)
+    missing_conference = conference_state(event) in ("failure", "missing")
+    link = meet_url(event) if link_in_description and not missing_conference else None
+    wanted = spec_fields(spec, link)
     patch: dict[str, Any] = {}
     if event.get("status") == "cancelled":
         # Deleted events keep their id and are restored by writing them back (ref §1.5, §1.6).
@@ -167,8 +211,10 @@ def reconcile(
     else:
         if (event.get("summary") or "") != spec.title:
             patch["summary"] = wanted["summary"]
-        if (event.get("description") or "") != spec.description:
+        if (event.get("description") or "") != wanted["description"]:
             patch["description"] = wanted["description"]
+        if "extendedProperties" in wanted and deal_key_of(event) != spec.deal_key:
+            patch["extendedProperties"] = wanted["extendedProperties"]
         if instant(event.get("start")) != spec.start.astimezone(UTC):
             patch["start"] = wanted["start"]
         if instant(event.get("end")) != spec.end.astimezone(UTC):
@@ -187,6 +233,6 @@ def reconcile(
         patch["attendees"] = [
             dict(existing.get(normal_email(a)) or {"email": a}) for a in spec.attendees
         ]
-    if conference_state(event) in ("failure", "missing"):
+    if missing_conference:
         patch["conferenceData"] = create_request(next_request_id(request_id, event))
     return patch
