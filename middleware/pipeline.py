@@ -1,17 +1,17 @@
-"""Process one claimed event: fetch the deal → plan → Calendar → record → write back → outcome.
+"""Process one claimed event: read the deal now → the lifecycle acts on it → record the outcome.
 
-The order is what makes "one Calendar event per deal's demo" hold:
+``lifecycle.py`` decides and does what the deal's meeting must become (book, move, cancel,
+restore, reassign); this module reads the deal (a deleted deal reads as None), guards every
+remote call with the parks, and turns what happened into the event's outcome:
 
-1. the Calendar event id is derived from provider + account + deal (``calendar_event_id``), so
-   any number of attempts, duplicates, replays or workers converge on one event: a second
-   insert is answered 409 and turns into get-and-patch;
-2. the event id and Meet URL are recorded in the store *before* the CRM write-back, so a crash
-   between the two never loses the link: the next attempt finds it and only writes back;
-3. the CRM write-back is skipped when the deal already holds both values.
+* ``succeeded`` with the ``action`` it took (``booked``, ``moved``, ``cancelled``…);
+* ``skipped`` with a reason: ``waiting_for_start``, ``waiting_for_owner``,
+  ``not_in_trigger_stage``, ``deal_deleted`` (nothing to cancel);
+* ``retrying`` with backoff for :class:`RetryableError` until the retry budget is spent, then
+  ``failed``; ``failed`` at once for :class:`PermanentError`.
 
-Outcomes: ``succeeded``; ``skipped`` (the deal left the trigger stage); ``retrying`` with
-backoff for :class:`RetryableError` until the retry budget is spent, then ``failed``;
-``failed`` at once for :class:`PermanentError`.
+The event id and Meet URL are recorded in the store *before* the CRM write-back, so a crash
+between the two never loses the link; the write-back is skipped when the deal holds both.
 
 Parking: a :class:`RetryableError` with ``park_scope`` (an account- or rep-wide wait) parks its
 scope in the store and the event waits until the park ends, spending no attempt. Before calling
@@ -21,7 +21,6 @@ parks the event the same way without any remote call; other accounts and reps go
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -31,13 +30,9 @@ from typing import Protocol
 
 from middleware.crm.base import CRMClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError, SkipEvent
-from middleware.meetings import (
-    MeetingSpec,
-    calendar_event_id,
-    conference_request_id,
-    plan_meeting,
-)
-from middleware.model import FAILED, RETRYING, SKIPPED, SUCCEEDED
+from middleware.lifecycle import Done, Lifecycle
+from middleware.meetings import MeetingSpec
+from middleware.model import FAILED, RETRYING, SKIPPED, SUCCEEDED, Deal
 from middleware.retry import GOOGLE_PROJECT_SCOPE, RetryPolicy, account_scope, rep_scope
 from middleware.rules import Rules
 from middleware.store import Claim, Store, utcnow
@@ -70,6 +65,23 @@ class CalendarGateway(Protocol):
         verify: bool = False,
     ) -> CalendarMeeting: ...
 
+    def restore_event(
+        self,
+        *,
+        organizer: str,
+        calendar_id: str,
+        event_id: str,
+        spec: MeetingSpec,
+        send_updates: str,
+        request_id: str,
+    ) -> CalendarMeeting: ...
+
+    def cancel_event(
+        self, *, organizer: str, calendar_id: str, event_id: str, send_updates: str
+    ) -> None: ...
+
+    def calendar_time_zone(self, organizer: str, calendar_id: str) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -80,6 +92,8 @@ class Outcome:
     meet_url: str | None = None
     #: ``retrying`` until ``retry_at`` without spending an attempt (a park).
     parked: bool = False
+    #: what a succeeded event did (``lifecycle.ACTIONS``)
+    action: str | None = None
 
 
 class _Parked(Exception):
@@ -109,6 +123,9 @@ class Pipeline:
         self.calendar = calendar
         self.clock = clock
         self.rand = rand
+        self.lifecycle = Lifecycle(
+            store=store, calendar=calendar, rules=rules.meeting, check_rep=self._check_rep
+        )
         self.policy = RetryPolicy(
             max_attempts=rules.retry.max_attempts,
             base_seconds=rules.retry.base_seconds,
@@ -125,16 +142,18 @@ class Pipeline:
             message=outcome.message,
             retry_at=outcome.retry_at,
             park=outcome.parked,
+            action=outcome.action,
         )
         if not recorded:
             log.warning("event %s: lease lost before the outcome was recorded", claim.event_id)
         log.info(
-            "event %s (%s deal %s, attempt %s): %s%s%s",
+            "event %s (%s deal %s, attempt %s): %s%s%s%s",
             claim.event_id,
             claim.provider,
             claim.deal_id,
             claim.attempt,
             outcome.status,
+            f" ({outcome.action})" if outcome.action else "",
             f" [{outcome.reason}] {outcome.message}" if outcome.reason else "",
             f" (parked until {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)" if outcome.parked else "",
         )
@@ -142,9 +161,9 @@ class Pipeline:
 
     def _outcome(self, claim: Claim) -> Outcome:
         try:
-            meet_url = self._process(claim)
+            done = self._process(claim)
         except SkipEvent as exc:
-            return Outcome(SKIPPED, "not_in_trigger_stage", exc.message)
+            return Outcome(SKIPPED, exc.reason, exc.message)
         except _Parked as parked:
             park = parked.park
             return Outcome(RETRYING, park.reason, park.message, retry_at=park.until, parked=True)
@@ -160,7 +179,7 @@ class Pipeline:
                 "internal_error", f"unexpected {type(exc).__name__} (see the worker log)"
             )
             return self._retry_or_fail(claim, error)
-        return Outcome(SUCCEEDED, meet_url=meet_url)
+        return Outcome(SUCCEEDED, meet_url=done.meet_url, action=done.action)
 
     def _retry_or_fail(self, claim: Claim, exc: MiddlewareError) -> Outcome:
         decision = self.policy.decide(
@@ -186,65 +205,21 @@ class Pipeline:
         if park is not None:
             raise _Parked(park)
 
-    def _process(self, claim: Claim) -> str:
+    def _process(self, claim: Claim) -> Done:
         crm = self.crms.get(claim.provider)
         if crm is None:  # an event stored by a CRM module this build no longer has
             raise PermanentError(
                 "not_configured", f"no CRM module for provider {claim.provider!r} in this version"
             )
         self._check_park(account_scope(claim.provider, claim.account_id))
-        deal = crm.fetch_deal(claim.account_id, claim.deal_id)
-        if not deal.in_trigger_stage:
-            raise SkipEvent(
-                f"deal {deal.deal_id} is in stage {deal.stage!r}, not a trigger stage; nothing to do"
-            )
-        spec = plan_meeting(deal, self.rules.meeting)
-        event_id = calendar_event_id(claim.provider, claim.account_id, claim.deal_id)
-        record = self.store.deal_record(claim.provider, claim.account_id, claim.deal_id)
-        if (
-            record.calendar_event_id == event_id
-            and record.organizer
-            and record.organizer != spec.organizer
-        ):
-            # The deal changed owner after its event was made. The event lives in the first
-            # rep's calendar; making it again in the new rep's would be a second meeting.
-            # Keep the organizer and invite the new rep.
-            attendees = tuple(dict.fromkeys((*spec.attendees, spec.organizer)))
-            spec = dataclasses.replace(spec, organizer=record.organizer, attendees=attendees)
-        fingerprint = spec.fingerprint()
-        calendar_id = self.rules.meeting.calendar_id
-        known = (
-            record.calendar_event_id == event_id
-            and record.spec_fingerprint == fingerprint
-            and record.calendar_id == calendar_id
-        )
-        if known and record.meet_url and not claim.force:
-            # The same meeting was already made for this deal (a duplicate or another event of
-            # the same deal): nothing to ask Google; only make sure the CRM has the link.
-            meet_url = record.meet_url
-        else:
-            self._check_park(rep_scope(spec.organizer), GOOGLE_PROJECT_SCOPE)
-            meeting = self.calendar.ensure_event(
-                organizer=spec.organizer,
-                calendar_id=calendar_id,
-                event_id=event_id,
-                spec=spec,
-                send_updates=self.rules.meeting.send_updates,
-                request_id=conference_request_id(event_id),
-                verify=claim.force or record.calendar_event_id == event_id,
-            )
-            if not meeting.meet_url:  # never write an empty link anywhere
-                raise RetryableError(
-                    "conference_pending", "Google returned the event without a Meet link yet"
-                )
-            meet_url = meeting.meet_url
-        self.store.record_meeting(
-            claim,
-            calendar_id=calendar_id,
-            calendar_event_id=event_id,
-            organizer=spec.organizer,
-            meet_url=meet_url,
-            spec_fingerprint=fingerprint,
-        )
-        crm.write_back(deal, meet_url=meet_url, calendar_event_id=event_id)
-        return meet_url
+        deal: Deal | None
+        try:
+            deal = crm.fetch_deal(claim.account_id, claim.deal_id)
+        except PermanentError as exc:
+            if exc.reason != "deal_not_found":
+                raise
+            deal = None  # deleted (or merged away) in the CRM: its meeting is cancelled
+        return self.lifecycle.apply(claim, crm, deal)
+
+    def _check_rep(self, rep: str) -> None:
+        self._check_park(rep_scope(rep), GOOGLE_PROJECT_SCOPE)

@@ -165,14 +165,12 @@ def test_retry_budget_then_failed(
 def test_permanent_fault_fails_at_once(
     store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
 ) -> None:
-    crm.add(make_deal("4", start_value=None))
+    crm.add(make_deal("4", start_value="next tuesday"))
     event_id = add(store, "4")
     assert run_one(store, make_pipeline(store, crm, calendar, clock)).status == "failed"
     e = event(store, event_id)
-    assert (e["last_error_reason"], e["last_error"]) == (
-        "missing_start",
-        "deal 4: property demo_start_time is empty",
-    )
+    assert e["last_error_reason"] == "bad_start"
+    assert "'next tuesday' is not an ISO 8601" in e["last_error"]
     assert e["attempts"] == 1 and calendar.calls == []
 
 

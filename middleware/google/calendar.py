@@ -155,8 +155,10 @@ class GoogleCalendar:
                     events.get(calendarId=calendar_id, eventId=event_id), call, "get"
                 )
         rerequested = False
+        changed: set[str] = set()
         if created is not None:
             event = created
+            changed.add("created")
         else:
             assert existing is not None  # execute returns None only for the allowed status
             event = existing
@@ -169,6 +171,7 @@ class GoogleCalendar:
             )
             if patch:  # no write (and no notification) when it already matches
                 rerequested = "conferenceData" in patch
+                changed.update(patch)
                 if existing.get("status") == "cancelled":
                     event = self._restore(events, call, patch, send_updates)
                 else:
@@ -179,7 +182,9 @@ class GoogleCalendar:
         extra = link_patch(event, spec) if self._link_in_description else {}
         if extra:
             event = self._patch(events, call, extra, "none")
-        return CalendarEvent.of(event, event_id=event_id, calendar_id=calendar_id)
+        return CalendarEvent.of(
+            event, event_id=event_id, calendar_id=calendar_id, changed=frozenset(changed)
+        )
 
     def restore_event(
         self,

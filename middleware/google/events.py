@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,9 +73,19 @@ class CalendarEvent:
     meet_url: str  # never empty
     html_link: str | None
     status: str  # "confirmed" etc.
+    #: what this call changed: ``{"created"}``, or the fields it patched (``status`` for a
+    #: restore, ``start``/``end`` for a move…); empty when the event already matched
+    changed: frozenset[str] = field(default=frozenset(), compare=False)
 
     @classmethod
-    def of(cls, event: Mapping[str, Any], *, event_id: str, calendar_id: str) -> CalendarEvent:
+    def of(
+        cls,
+        event: Mapping[str, Any],
+        *,
+        event_id: str,
+        calendar_id: str,
+        changed: frozenset[str] = frozenset(),
+    ) -> CalendarEvent:
         """Read Google's event resource; ``event_id`` when the resource has no id."""
         return cls(
             event_id=str(event.get("id") or event_id),
@@ -83,6 +93,7 @@ class CalendarEvent:
             meet_url=meet_url(event) or "",
             html_link=event.get("htmlLink"),
             status=str(event.get("status") or "confirmed"),
+            changed=changed,
         )
 
 

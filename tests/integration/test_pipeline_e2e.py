@@ -148,15 +148,16 @@ def test_deal_not_in_stage_any_more_is_skipped(stack: Stack) -> None:
     assert stack.google.all_events() == []
 
 
-def test_missing_start_fails_with_the_property(stack: Stack) -> None:
+def test_missing_start_waits_for_the_property(stack: Stack) -> None:
     stack.deal("509", start=None)
     stack.deliver(notification(509))
     stack.work()
     [event] = stack.events()
-    assert (event["status"], event["last_error"]) == (
-        "failed",
-        "deal 509: property demo_start_time is empty",
+    assert (event["status"], event["last_error_reason"]) == ("skipped", "waiting_for_start")
+    assert event["last_error"] == (
+        "deal 509: demo_start_time is empty; the demo is booked when it is filled"
     )
+    assert stack.google.all_events() == []
 
 
 def test_hundred_deals_in_one_batch(stack: Stack) -> None:
