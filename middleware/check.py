@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from middleware import wiring
+from middleware.crm.base import resolve_stages
 from middleware.errors import ConfigError, MiddlewareError
 from middleware.settings import Settings
 
@@ -156,7 +157,7 @@ def _check_hubspot(
     )
     for key, name, types in wanted:
         results.append(_check_property(client, key, name, types))
-    results.append(_check_stages(client, rules.trigger_stages))
+    results.extend(_check_stages(client, rules))
     owners: list[str] = []
     try:
         owners = sorted({str(o["email"]).lower() for o in client.list_owners() if o.get("email")})
@@ -197,27 +198,35 @@ def _check_property(client: Any, key: str, name: str, types: set[str]) -> CheckR
     return CheckResult(True, label, f"exists ({prop.get('type')})")
 
 
-def _check_stages(client: Any, trigger_stages: Sequence[str]) -> CheckResult:
+def _check_stages(client: Any, rules: Any) -> list[CheckResult]:
+    """Trigger and cancel stages exist (ids) or name exactly one stage (labels)."""
     try:
-        pipelines = client.list_pipelines()
+        stages = client.list_stages()
     except MiddlewareError as exc:
-        return CheckResult(False, "trigger stages", exc.message)
-    known = {
-        str(stage["id"]): f"{stage.get('label')} in {pipeline.get('label')}"
-        for pipeline in pipelines
-        for stage in pipeline.get("stages", [])
-    }
-    missing = [s for s in trigger_stages if s not in known]
-    if missing:
-        listed = ", ".join(f"{k} ({v})" for k, v in sorted(known.items()))
-        return CheckResult(
-            False,
-            "trigger stages",
-            f"{', '.join(missing)} not in any deal pipeline; fix hubspot.trigger_stages. Stage ids: {listed}",
+        return [CheckResult(False, "trigger stages", exc.message)]
+    results: list[CheckResult] = []
+    by_id = {s.id: s for s in stages}
+    for key, names in (
+        ("hubspot.trigger_stages", rules.trigger_stages),
+        ("hubspot.cancel_stages", rules.cancel_stages),
+    ):
+        label = "trigger stages" if key.endswith("trigger_stages") else "cancel stages"
+        if not names:
+            results.append(CheckResult(True, label, "none: nothing is ever cancelled"))
+            continue
+        try:
+            ids = resolve_stages(names, stages, key=key)
+        except ConfigError as exc:
+            results.append(CheckResult(False, label, str(exc)))
+            continue
+        shown = "; ".join(
+            f"{name} = {by_id[i].label} in {by_id[i].pipeline}"
+            if name == i
+            else f"{name} = {i} ({by_id[i].label} in {by_id[i].pipeline})"
+            for name, i in zip(names, ids, strict=False)
         )
-    return CheckResult(
-        True, "trigger stages", "; ".join(f"{s} = {known[s]}" for s in trigger_stages)
-    )
+        results.append(CheckResult(True, label, shown))
+    return results
 
 
 def _calendar(settings: Settings) -> Any:

@@ -93,12 +93,25 @@ def pipeline(settings: Settings, store: Store) -> Pipeline:
     """
     from middleware.pipeline import Pipeline
 
+    settings = with_resolved_stages(settings)
     return Pipeline(
         store=store,
         rules=settings.rules,
         crms=crm_clients(settings),
         calendar=google_calendar(settings),
     )
+
+
+def with_resolved_stages(settings: Settings) -> Settings:
+    """``settings`` with every CRM's stages given by label resolved to ids (CONTRACT.md: an
+    unknown or ambiguous label stops the worker with one line). Raises ``ConfigError``."""
+    for module in CRMS.values():
+        client = module.client(settings, timeout=CRM_TIMEOUT)
+        try:
+            settings = module.with_resolved_stages(settings, client)
+        finally:
+            client.close()
+    return settings
 
 
 def not_configured_messages(clients: Mapping[str, CRMClient], calendar: Any) -> dict[str, str]:

@@ -158,6 +158,12 @@ class CRMModule(Protocol):
         """The API client, or a :class:`NotConfiguredClient` naming the missing setting."""
         ...
 
+    def with_resolved_stages(self, settings: Settings, client: CRMClient) -> Settings:
+        """``settings`` with this CRM's stages given by label replaced by their ids (one
+        pipelines read, only when a label is there). Raises
+        :class:`~middleware.errors.ConfigError` (one line) for an unknown or ambiguous label."""
+        ...
+
 
 class NotConfiguredClient:
     """Stands in for a CRM whose API settings are missing: every call fails with the fix."""

@@ -7,13 +7,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from middleware.crm.base import CRMClient, NotConfiguredClient, ParsedBatch, WebhookIntake
+from middleware.crm.base import (
+    CRMClient,
+    NotConfiguredClient,
+    ParsedBatch,
+    WebhookIntake,
+    resolve_stages,
+)
 from middleware.crm.hubspot.intake import HubSpotIntake, parse_webhook
-from middleware.crm.hubspot.notifications import PROVIDER, dedupe_key, parse_batch
+from middleware.crm.hubspot.notifications import PROVIDER, dedupe_key, is_label, parse_batch
 from middleware.crm.hubspot.signature import normalize_uri, sign_v3, signed_headers, verify_v3
+from middleware.errors import ConfigError, MiddlewareError
 
 if TYPE_CHECKING:
     from middleware.settings import Settings
@@ -68,6 +76,35 @@ class HubSpotModule:
             rules=settings.rules.hubspot,
             timeout=timeout,
             max_attendees=settings.rules.meeting.max_attendees,
+        )
+
+    def with_resolved_stages(self, settings: Settings, client: CRMClient) -> Settings:
+        rules = settings.rules.hubspot
+        if not any(map(is_label, (*rules.trigger_stages, *rules.cancel_stages))):
+            return settings
+        if isinstance(client, NotConfiguredClient):
+            raise ConfigError(
+                "hubspot.trigger_stages / hubspot.cancel_stages name a stage by label, which "
+                f"needs the pipelines API: {client.message}"
+            )
+        try:
+            stages = client.list_stages()
+        except MiddlewareError as exc:
+            raise ConfigError(f"cannot resolve the stage labels in the rules file: {exc}") from exc
+        resolved = dataclasses.replace(
+            rules,
+            trigger_stages=resolve_stages(
+                rules.trigger_stages, stages, key="hubspot.trigger_stages"
+            ),
+            cancel_stages=resolve_stages(rules.cancel_stages, stages, key="hubspot.cancel_stages"),
+        )
+        both = set(resolved.trigger_stages) & set(resolved.cancel_stages)
+        if both:
+            raise ConfigError(
+                f"hubspot.cancel_stages: stage {sorted(both)[0]!r} is also a trigger stage"
+            )
+        return dataclasses.replace(
+            settings, rules=dataclasses.replace(settings.rules, hubspot=resolved)
         )
 
 

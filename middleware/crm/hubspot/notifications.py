@@ -85,7 +85,7 @@ def parse_batch(
     data = load_batch(body)
     watch = _Watch(
         stages=None
-        if any(map(_is_label, (*trigger_stages, *cancel_stages)))
+        if any(map(is_label, (*trigger_stages, *cancel_stages)))
         else frozenset((*trigger_stages, *cancel_stages)),
         properties=frozenset(watched_properties) - {STAGE_PROPERTY},
     )
@@ -109,7 +109,7 @@ def parse_batch(
     )
 
 
-def _is_label(stage: str) -> bool:
+def is_label(stage: str) -> bool:
     """HubSpot's stage ids are lower-case words (``demoscheduled``) or numbers; a name with
     capitals, spaces or punctuation is a label ("Demo Scheduled")."""
     return re.fullmatch(r"[a-z0-9_]+", stage) is None
