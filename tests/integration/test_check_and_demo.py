@@ -86,7 +86,10 @@ def test_missing_property_and_unknown_stage(
         and "hubspot.meet_url_property" in fails[0]
     )
     assert (
-        fails[1].startswith("FAIL  trigger stages: 3752325848 not in any deal pipeline")
+        fails[1].startswith(
+            "FAIL  trigger stages: hubspot.trigger_stages: no deal stage has the id or label "
+            "'3752325848'"
+        )
         and "demoscheduled" in fails[1]
     )
 
