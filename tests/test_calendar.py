@@ -31,7 +31,7 @@ from middleware.calendar import (
 )
 from middleware.errors import ConfigError, PermanentError, RetryableError
 from middleware.meetings import MeetingSpec, calendar_event_id, conference_request_id
-from tests.fakes.google_emulator import GoogleEmulator
+from middleware.testing.google import GoogleEmulator
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -13,9 +13,9 @@ from middleware.model import NewEvent
 from middleware.pipeline import Pipeline
 from middleware.settings import RetryRules, Rules
 from middleware.store import Store
+from middleware.testing.memory import FakeCalendar, FakeCRM, make_deal
 from middleware.worker import Worker
 from tests.builders import shown
-from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
 
 
 class Clock:

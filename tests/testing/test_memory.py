@@ -9,7 +9,7 @@ import pytest
 
 from middleware.errors import PermanentError, RetryableError
 from middleware.meetings import MeetingSpec
-from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
+from middleware.testing.memory import FakeCalendar, FakeCRM, make_deal
 
 SPEC = MeetingSpec(
     title="t",
