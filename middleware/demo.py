@@ -1,8 +1,8 @@
 """``middleware demo``: the whole flow on this machine, with no Google or CRM account.
 
-Starts the test suite's local emulators of Google (token endpoint + Calendar) and HubSpot, the
-``web`` process (gunicorn) and the ``worker`` on a throwaway SQLite database, sends a signed
-HubSpot webhook for a sample deal, prints what came out, and stops everything.
+Starts the local emulators of Google (token endpoint + Calendar, from ``middleware.testing``)
+and HubSpot, the ``web`` process (gunicorn) and the ``worker`` on a throwaway SQLite database,
+sends a signed HubSpot webhook for a sample deal, prints what came out, and stops everything.
 """
 
 from __future__ import annotations
@@ -30,21 +30,22 @@ DEAL_ID = "4242"
 
 
 def _emulators() -> tuple[Any, Any]:
-    """Import the emulators from the repository's tests/fakes (a checkout is needed)."""
+    """The shipped Google emulator and the HubSpot one, still from the repository's tests/fakes
+    (a checkout is needed until it moves to middleware.testing too)."""
+    from middleware.testing.google import GoogleEmulator
+
     try:
-        from tests.fakes.google_emulator import GoogleEmulator
         from tests.fakes.hubspot_emulator import HubSpotEmulator
     except ImportError:
         for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-            if (root / "tests" / "fakes" / "google_emulator.py").is_file():
+            if (root / "tests" / "fakes" / "hubspot_emulator.py").is_file():
                 sys.path.insert(0, str(root))
-                from tests.fakes.google_emulator import GoogleEmulator
                 from tests.fakes.hubspot_emulator import HubSpotEmulator
 
                 break
         else:
             raise RuntimeError(
-                "the demo uses the emulators in tests/fakes: run it from a checkout of the repository"
+                "the demo uses the HubSpot emulator in tests/fakes: run it from a checkout of the repository"
             ) from None
     return GoogleEmulator, HubSpotEmulator
 

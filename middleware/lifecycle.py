@@ -84,6 +84,8 @@ class Lifecycle:
         self.calendar = calendar
         self.rules = rules
         self.check_rep = check_rep
+        #: rep → their calendar's time zone, read once per process (None: Google gave none)
+        self._zones: dict[str, str | None] = {}
 
     def apply(self, claim: Claim, crm: CRMClient, deal: Deal | None) -> Done:
         """Bring the deal's meeting to the deal's current state (see the module docstring).
@@ -139,7 +141,6 @@ class Lifecycle:
                 "it is filled",
                 "waiting_for_start",
             )
-        self.check_rep(rep)
         spec = plan_meeting(deal, self.rules, timezone=self._zone(rep))
         record = self._record(claim)
         calendar_id = self.rules.calendar_id
@@ -175,6 +176,7 @@ class Lifecycle:
                 organizer=spec.organizer,
                 series=series,
             )
+        self.check_rep(spec.organizer)
         meeting = self.calendar.ensure_event(**self._call(spec, event_id), verify=False)
         return self._recorded(claim, spec, meeting, series, action)
 
@@ -193,6 +195,7 @@ class Lifecycle:
                 series=record.series,
             )
             return Done(UNCHANGED, record.meet_url)
+        self.check_rep(spec.organizer)
         try:
             meeting = self.calendar.ensure_event(
                 **self._call(spec, record.calendar_event_id), verify=True
@@ -215,6 +218,7 @@ class Lifecycle:
 
     def _restore(self, claim: Claim, spec: MeetingSpec, record: DealRecord) -> Done:
         assert record.calendar_event_id is not None
+        self.check_rep(spec.organizer)
         try:
             meeting = self.calendar.restore_event(**self._call(spec, record.calendar_event_id))
         except RestoreRefused:

@@ -52,8 +52,20 @@ class NotConfiguredCalendar:
         "set it, restart the worker and replay"
     )
 
+    def _refuse(self) -> PermanentError:
+        return PermanentError("not_configured", self.message)
+
     def ensure_event(self, *, spec: MeetingSpec, **_: Any) -> Any:
-        raise PermanentError("not_configured", self.message)
+        raise self._refuse()
+
+    def restore_event(self, **_: Any) -> Any:
+        raise self._refuse()
+
+    def cancel_event(self, **_: Any) -> None:
+        raise self._refuse()
+
+    def calendar_time_zone(self, organizer: str, calendar_id: str) -> str | None:
+        raise self._refuse()
 
 
 def google_calendar(settings: Settings, **overrides: Any) -> Any:

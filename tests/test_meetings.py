@@ -18,7 +18,7 @@ from middleware.meetings import (
     parse_start,
     plan_meeting,
 )
-from tests.fakes.memory import make_deal
+from middleware.testing.memory import make_deal
 
 RULES = MeetingRules()
 

@@ -13,9 +13,9 @@ from middleware.model import NewEvent
 from middleware.pipeline import Pipeline
 from middleware.rules import RetryRules, Rules
 from middleware.store import Store
+from middleware.testing.memory import FakeCalendar, FakeCRM, make_deal
 from middleware.worker import Worker
 from tests.builders import shown
-from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
 
 
 class Clock:
@@ -120,7 +120,8 @@ def test_deal_left_the_stage_is_skipped(
     run_one(store, make_pipeline(store, crm, calendar, clock))
     e = event(store, event_id)
     assert e["status"] == "skipped"
-    assert "closedlost" in e["last_error"] and "not a trigger stage" in e["last_error"]
+    assert "closedlost" in e["last_error"] and "neither a trigger nor a cancel" in e["last_error"]
+    assert e["last_error_reason"] == "not_in_trigger_stage"
     assert calendar.events == {} and crm.writes == []
 
 
@@ -239,18 +240,19 @@ def test_unexpected_error_is_retried_not_lost(
     assert event(store, event_id)["last_error_reason"] == "internal_error"
 
 
-def test_owner_change_keeps_the_first_organizer(
+def test_owner_change_moves_the_meeting_to_the_new_owner(
     store: Store, crm: FakeCRM, calendar: FakeCalendar, clock: Clock
 ) -> None:
     pipeline = make_pipeline(store, crm, calendar, clock)
     add(store, "1", "a")
     run_one(store, pipeline)
     crm.add(replace(crm.deals["1"], owner_email="new-rep@seller.example"))
-    add(store, "1", "b")
+    second = add(store, "1", "b")
     run_one(store, pipeline)
-    [meeting] = calendar.events.values()
-    assert meeting.organizer == "rep@seller.example"
-    assert "new-rep@seller.example" in meeting.spec.attendees
+    [meeting] = calendar.live()
+    assert meeting.organizer == "new-rep@seller.example"
+    assert event(store, second)["action"] == "reassigned"
+    assert crm.deals["1"].current_event_id == meeting.event_id
 
 
 def test_worker_runs_events_concurrently_to_the_end(

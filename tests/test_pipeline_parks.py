@@ -9,7 +9,7 @@ from typing import Any
 from middleware.errors import RetryableError
 from middleware.model import NewEvent
 from middleware.store import Store
-from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
+from middleware.testing.memory import FakeCalendar, FakeCRM, make_deal
 from tests.test_pipeline import Clock, add, calendar, clock, crm, event, make_pipeline, run_one
 
 __all__ = ["calendar", "clock", "crm"]  # fixtures

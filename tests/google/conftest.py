@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from middleware.google import GoogleCalendar
-from tests.fakes.google_emulator import GoogleEmulator
+from middleware.testing.google import GoogleEmulator
 from tests.google.support import Sleeps
 
 

@@ -14,7 +14,7 @@ from googleapiclient.discovery import build
 
 from middleware.google import SCOPE, CalendarEvent, GoogleCalendar
 from middleware.meetings import MeetingSpec, calendar_event_id, conference_request_id
-from tests.fakes.google_emulator import GoogleEmulator
+from middleware.testing.google import GoogleEmulator
 
 REP = "rep@example.com"
 START = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from googleapiclient.errors import HttpError
 from middleware.errors import ConfigError, PermanentError, RetryableError
 from middleware.google import SCOPE, CalendarEvent, GoogleCalendar
 from middleware.meetings import MeetingSpec, conference_request_id
-from tests.fakes.google_emulator import GoogleEmulator
+from middleware.testing.google import GoogleEmulator
 from tests.google.support import (
     REP,
     START,

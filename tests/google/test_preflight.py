@@ -9,7 +9,7 @@ import pytest
 
 from middleware.google import CHECK_SCOPE, SCOPE
 from middleware.google.preflight import GooglePreflight, conference_problems
-from tests.fakes.google_emulator import GoogleEmulator
+from middleware.testing.google import GoogleEmulator
 from tests.google.support import REP
 
 pytestmark = pytest.mark.timeout(30)

@@ -9,7 +9,7 @@ import pytest
 
 from middleware.errors import PermanentError, RetryableError
 from middleware.meetings import MeetingSpec
-from tests.fakes.memory import FakeCalendar, FakeCRM, make_deal
+from middleware.testing.memory import FakeCalendar, FakeCRM, make_deal
 
 SPEC = MeetingSpec(
     title="t",
@@ -35,11 +35,44 @@ def ensure(cal: FakeCalendar, spec: MeetingSpec = SPEC, event_id: str = "abcde")
 def test_calendar_is_idempotent_per_id_and_updates_on_change() -> None:
     cal = FakeCalendar()
     first = ensure(cal)
-    assert ensure(cal) is first and len(cal.events) == 1
+    assert first.changed == {"created"}  # type: ignore[attr-defined]
+    again = ensure(cal)
+    assert again == first and again.changed == frozenset() and len(cal.events) == 1  # type: ignore[attr-defined]
     moved = replace(SPEC, start=SPEC.start + timedelta(hours=1), end=SPEC.end + timedelta(hours=1))
-    assert ensure(cal, moved) is first and first.writes == 2  # type: ignore[attr-defined]
+    after = ensure(cal, moved)
+    assert after.changed == {"start", "end"} and after.writes == 2  # type: ignore[attr-defined]
     ensure(cal, event_id="fghij")
     assert len(cal.events) == 2
+
+
+def test_calendar_cancel_restore_and_refused_restore() -> None:
+    from middleware.errors import RestoreRefused
+
+    cal = FakeCalendar()
+    ensure(cal)
+    cal.cancel_event(
+        organizer=SPEC.organizer, calendar_id="primary", event_id="abcde", send_updates="all"
+    )
+    assert cal.live() == []
+    call = {
+        "organizer": SPEC.organizer,
+        "calendar_id": "primary",
+        "spec": SPEC,
+        "send_updates": "all",
+        "request_id": "r",
+    }
+    restored = cal.restore_event(event_id="abcde", **call)
+    assert restored.changed == {"status"} and len(cal.live()) == 1  # type: ignore[attr-defined]
+    cal.cancel_event(
+        organizer=SPEC.organizer, calendar_id="primary", event_id="abcde", send_updates="all"
+    )
+    cal.refuse_restore.add("abcde")
+    with pytest.raises(RestoreRefused):
+        cal.restore_event(event_id="abcde", **call)
+    with pytest.raises(RestoreRefused):
+        cal.restore_event(event_id="never-made", **call)
+    cal.zones[SPEC.organizer] = "Europe/Paris"
+    assert cal.calendar_time_zone(SPEC.organizer, "primary") == "Europe/Paris"
 
 
 def test_calendar_injected_errors() -> None:

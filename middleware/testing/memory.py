@@ -2,8 +2,10 @@
 
 Real implementations of the same interfaces (``CRMClient``, ``CalendarGateway``) with the
 semantics the pipeline relies on: one event per id (a second create is "409" and becomes a
-get + update), write-back recorded, errors injectable. Unit tests use these; integration tests
-use the HTTP emulators and the real adapters.
+get + update; a cancelled event keeps its id and is restored by writing it back, unless
+``refuse_restore`` says Google will not), write-back and clearing recorded, calendar time
+zones, errors injectable. Unit tests use these; integration tests use the HTTP emulators and
+the real adapters.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from middleware.errors import MiddlewareError, PermanentError
+from middleware.crm.base import Stage
+from middleware.errors import MiddlewareError, PermanentError, RestoreRefused
 from middleware.meetings import MeetingSpec
 from middleware.model import Deal
 
@@ -26,6 +29,8 @@ class FakeMeeting:
     spec: MeetingSpec
     status: str = "confirmed"
     writes: int = 1
+    #: what the call that returned this copy changed (see ``CalendarEvent.changed``)
+    changed: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 class FakeCalendar:
@@ -38,7 +43,15 @@ class FakeCalendar:
         #: organizer → the error every call as that organizer raises (like Google's
         #: ``quotaExceeded`` for a rep whose calendar is read-only), until ``heal``.
         self.failing: dict[str, MiddlewareError] = {}
+        #: rep → the time zone of their calendar (None: Google answers no zone)
+        self.zones: dict[str, str] = {}
+        #: event ids whose restore Google refuses (or that are gone once cancelled)
+        self.refuse_restore: set[str] = set()
         self._lock = threading.Lock()
+
+    def live(self) -> list[FakeMeeting]:
+        """Every event that is not cancelled."""
+        return [m for m in self.events.values() if m.status != "cancelled"]
 
     def fail_next(self, *errors: MiddlewareError) -> None:
         self.errors.extend(errors)
@@ -69,6 +82,10 @@ class FakeCalendar:
                 raise self.errors.pop(0)
             key = (organizer, event_id)
             existing = self.events.get(key)
+            cancelled = existing is not None and existing.status == "cancelled"
+            if cancelled and event_id in self.refuse_restore:
+                raise RestoreRefused(f"Google refused to restore {event_id}")
+            changed: frozenset[str] = frozenset()
             if existing is None:
                 existing = FakeMeeting(
                     event_id,
@@ -78,10 +95,50 @@ class FakeCalendar:
                     spec,
                 )
                 self.events[key] = existing
+                changed = frozenset({"created"})
             elif existing.spec != spec or existing.status != "confirmed":
+                changed = frozenset(
+                    name
+                    for name, differs in (
+                        ("status", existing.status != "confirmed"),
+                        ("start", existing.spec.start != spec.start),
+                        ("end", existing.spec.end != spec.end),
+                        ("summary", existing.spec.title != spec.title),
+                        ("attendees", existing.spec.attendees != spec.attendees),
+                        ("description", existing.spec.description != spec.description),
+                    )
+                    if differs
+                )
                 existing.spec, existing.status = spec, "confirmed"
                 existing.writes += 1
-            return existing
+            return replace(existing, changed=changed)
+
+    def restore_event(self, *, event_id: str, organizer: str, **call: Any) -> FakeMeeting:
+        with self._lock:
+            meeting = self.events.get((organizer, event_id))
+            gone = meeting is None or event_id in self.refuse_restore
+        if gone:
+            self.calls.append(event_id)
+            self.organizers.append(organizer)
+            raise RestoreRefused(f"Google refused to restore {event_id}")
+        return self.ensure_event(event_id=event_id, organizer=organizer, verify=True, **call)
+
+    def cancel_event(
+        self, *, organizer: str, calendar_id: str, event_id: str, send_updates: str
+    ) -> None:
+        with self._lock:
+            self.calls.append(f"cancel:{event_id}")
+            self.organizers.append(organizer)
+            if organizer in self.failing:
+                raise self.failing[organizer]
+            if self.errors:
+                raise self.errors.pop(0)
+            meeting = self.events.get((organizer, event_id))
+            if meeting is not None:
+                meeting.status = "cancelled"
+
+    def calendar_time_zone(self, organizer: str, calendar_id: str) -> str | None:
+        return self.zones.get(organizer)
 
 
 @dataclass
@@ -93,6 +150,7 @@ class FakeCRM:
     write_errors: list[MiddlewareError] = field(default_factory=list)
     #: (account_id, deal_id) of every ``fetch_deal`` call, in order.
     reads: list[tuple[str, str]] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
 
     def add(self, deal: Deal) -> None:
         self.deals[deal.deal_id] = deal
@@ -117,6 +175,23 @@ class FakeCRM:
         )
         self.writes.append((deal.deal_id, meet_url, calendar_event_id))
         return True
+
+    def clear_write_back(self, deal: Deal) -> bool:
+        current = self.deals.get(deal.deal_id, deal)
+        if not current.current_meet_url and not current.current_event_id:
+            return False
+        if deal.deal_id in self.deals:
+            self.deals[deal.deal_id] = replace(
+                current, current_meet_url=None, current_event_id=None
+            )
+        self.writes.append((deal.deal_id, "", ""))
+        return True
+
+    def list_stages(self) -> list[Stage]:
+        return list(self.stages)
+
+    def close(self) -> None:
+        return None
 
 
 def make_deal(deal_id: str = "1", **overrides: Any) -> Deal:

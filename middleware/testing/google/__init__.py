@@ -1,0 +1,50 @@
+"""Local HTTP emulator of Google's OAuth 2.0 token endpoint and the Calendar API v3 Events API.
+
+It exists so the integration tests and ``middleware demo`` can run the service's *real* google-auth and
+google-api-python-client code over real sockets, without network access:
+
+* ``POST /token`` implements the service-account JWT-bearer grant
+  (https://developers.google.com/identity/protocols/oauth2/service-account) including
+  domain-wide delegation (``sub`` claim) and Google's error strings.
+* ``/calendar/v3/calendars/{calendarId}/events[/{eventId}]`` implements events.insert / get /
+  patch / update / delete / list with Google's documented semantics: client-supplied base32hex
+  ids, 409 ``duplicate`` even after delete, 410 ``deleted`` on re-delete, cancelled events
+  returned by ``get``, Meet conferences created through ``conferenceData.createRequest``
+  (only with ``conferenceDataVersion=1``), optionally asynchronous ("pending").
+
+Behaviour and error strings follow /work/shared/reference/google-calendar-and-service-accounts.md
+(referenced below as "ref §N"), which cites the Calendar discovery document, the errors guide
+https://developers.google.com/workspace/calendar/api/guides/errors and the google-auth source.
+
+Usage::
+
+    with GoogleEmulator() as emu:
+        creds = service_account.Credentials.from_service_account_info(
+            emu.service_account_info(), scopes=[SCOPE_CALENDAR_EVENTS]).with_subject("rep@example.com")
+        svc = build("calendar", "v3", credentials=creds, static_discovery=True, cache_discovery=False,
+                    client_options={"api_endpoint": emu.base_url + "calendar/v3/"})
+
+Test hooks: ``inject_fault`` / ``inject_delay`` / ``hold`` (see ``Hold``), ``refuse_subject``,
+``conference_pending_reads`` / ``conference_fail``, ``usage_limited`` (per-user quotaExceeded),
+``revoke_tokens`` and the request logs
+``requests`` / ``token_requests``.
+
+Modules: ``emulator`` (the class, lifecycle, state inspection), ``server`` (HTTP plumbing),
+``tokens`` (the token endpoint), ``calendar_api`` (routing, auth, events.get/delete),
+``events`` (insert/patch/update), ``events_list``, ``calendars`` (calendars.get),
+``conferences`` (Meet), ``injection`` + ``hold`` (faults, delays, holds), ``state``,
+``responses``, ``scopes``, ``times``, ``keys``.
+"""
+
+from .emulator import GoogleEmulator
+from .hold import Hold
+from .scopes import SCOPE_CALENDAR, SCOPE_CALENDAR_EVENTS
+from .tokens import GOOGLE_TOKEN_AUDIENCE
+
+__all__ = [
+    "GOOGLE_TOKEN_AUDIENCE",
+    "GoogleEmulator",
+    "Hold",
+    "SCOPE_CALENDAR",
+    "SCOPE_CALENDAR_EVENTS",
+]

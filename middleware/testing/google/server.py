@@ -1,0 +1,47 @@
+"""HTTP plumbing: a threading server on 127.0.0.1 whose handler hands each request, whole, to the
+emulator and writes back the ``Response`` it returns."""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from .emulator import GoogleEmulator
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True  # held/delayed handlers must never block interpreter exit
+    allow_reuse_address = True
+    request_queue_size = 128  # concurrent clients (bench, thread pools) must not hit a tiny backlog
+    emulator: GoogleEmulator
+
+
+class Handler(BaseHTTPRequestHandler):
+    # HTTP/1.0: one request per connection, so no keep-alive connection outlives stop().
+    protocol_version = "HTTP/1.0"
+    server_version = "ESF"  # what Google's front ends call themselves
+    sys_version = ""
+    timeout = 30  # never let a half-open client pin a handler thread forever
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep pytest output clean; the emulator keeps its own structured logs
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        emulator = cast(Server, self.server).emulator
+        response = emulator._handle(self.command, self.path, self.headers, raw)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if response.status != 204:
+                self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if response.body and response.status != 204:
+                self.wfile.write(response.body)
+        except OSError:
+            pass  # the client went away (timed out or was killed while held): that is the point
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch

@@ -1,0 +1,132 @@
+"""The emulator's state: stored events, issued tokens, armed faults, and the settings tests flip.
+
+Every part of the emulator (token endpoint, Calendar resources, fault injection) is a mixin over
+``EmulatorState``, so they share one lock and one set of attributes, as the single class did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+
+from .hold import Hold
+from .keys import shared_key
+from .scopes import DEFAULT_ALLOWED_SCOPES
+from .server import Server
+
+# The operations faults, delays and holds can be armed for.
+OPS = ("token", "insert", "get", "patch", "update", "delete", "list", "calendar_get")
+
+# Field order of Google's responses (cosmetic, makes dumps easy to compare with real ones).
+_RESPONSE_ORDER = (
+    "kind", "etag", "id", "status", "htmlLink", "created", "updated", "summary", "description",
+    "location", "colorId", "creator", "organizer", "start", "end", "endTimeUnspecified",
+    "recurrence", "transparency", "visibility", "iCalUID", "sequence", "attendees",
+    "extendedProperties", "hangoutLink", "conferenceData", "reminders", "eventType",
+)  # fmt: skip
+
+
+@dataclass
+class Token:
+    subject: str | None  # lower-cased impersonated user; None = the bare service account
+    scopes: frozenset[str]
+    expiry: float
+
+
+@dataclass
+class EventRecord:
+    """One stored event: the public resource plus server-side bookkeeping."""
+
+    resource: dict
+    version: int = 0
+    conf_request_id: str | None = None  # requestId of the last processed createRequest
+    pending_reads_left: int = 0
+    # Conference data (and hangoutLink) to reveal once the pending reads are used up.
+    pending_result: tuple[dict, str | None] | None = None
+
+
+def now_rfc3339() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def norm(email: str) -> str:
+    """Google treats e-mail addresses case-insensitively; calendars are keyed by the lower-case form."""
+    return email.strip().lower()
+
+
+def ordered(resource: dict) -> dict:
+    out = {k: resource[k] for k in _RESPONSE_ORDER if k in resource}
+    out.update({k: v for k, v in resource.items() if k not in out})
+    return out
+
+
+class EmulatorState:
+    """All mutable state of one emulator. State is protected by ``_lock`` (re-entrant)."""
+
+    def __init__(
+        self,
+        *,
+        allowed_subjects: set[str] | None = None,
+        allowed_scopes: set[str] | None = None,
+    ) -> None:
+        # None = every subject "exists" and has DWD granted; otherwise only these may be impersonated.
+        self.allowed_subjects: set[str] | None = (
+            None if allowed_subjects is None else {norm(s) for s in allowed_subjects}
+        )
+        self.allowed_scopes: set[str] = set(
+            DEFAULT_ALLOWED_SCOPES if allowed_scopes is None else allowed_scopes
+        )
+        self.project_id = "demo-project"
+        self.client_id = "112233445566778899001"
+        self.client_email = f"middleware@{self.project_id}.iam.gserviceaccount.com"
+
+        # Conference behaviour, read when a conference is created (settings are per event after that):
+        # conference_pending_reads = N: the insert/patch response and the next N events.get calls
+        #   show createRequest.status "pending" (no entryPoints, no hangoutLink); get N+1 shows the
+        #   result.  0 = the result is in the insert/patch response.  events.list never advances it.
+        # conference_fail: the result is statusCode "failure" without entry points.
+        self.conference_pending_reads = 0
+        self.conference_fail = False
+        # Users whose organizational unit has Google Meet turned off: their calendars allow no
+        # conference solution and a hangoutsMeet createRequest is "Invalid conference type value."
+        self.meet_disabled: set[str] = set()
+        # Users over Workspace's Calendar usage limits: "the calendar turns read-only for hours;
+        # viewing still works" and writes answer 403 usageLimits/quotaExceeded "Calendar usage
+        # limits exceeded." (support.google.com/a/answer/2905486; errors guide, ref §2.2;
+        # hubspot-2026-and-calendar-lifecycle.md §B5). Other users are unaffected.
+        self.usage_limited: set[str] = set()
+
+        self.token_requests: list[dict] = []
+        self.requests: list[dict] = []
+        # Tracebacks of unexpected exceptions inside handlers (answered as 500 backendError).
+        self.internal_errors: list[str] = []
+
+        self._lock = threading.RLock()
+        self._key = shared_key()
+        self._verifier = self._key.verifier
+        self._refused: dict[str, str] = {}
+        self._tokens: dict[str, Token] = {}
+        self._calendars: dict[str, dict[str, EventRecord]] = {}
+        self._meet_codes: set[str] = set()
+        self._faults: dict[str, list[dict]] = {op: [] for op in OPS}
+        self._delays: dict[str, list[list]] = {op: [] for op in OPS}
+        self._holds: dict[str, list[Hold]] = {op: [] for op in OPS}
+        self._all_holds: list[Hold] = []
+        self._etag_counter = itertools.count(1)
+        self._stopping = threading.Event()
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    def _touch(self, record: EventRecord, *, keep_updated: bool = False) -> None:
+        """New etag (and `updated`) after every change of an event."""
+        record.version += 1
+        if not keep_updated:
+            record.resource["updated"] = now_rfc3339()
+        # Google etags are quoted decimal numbers that change on every modification.
+        record.resource["etag"] = (
+            f'"{int(time.time() * 1000):013d}{next(self._etag_counter) % 1000:03d}"'
+        )

@@ -1,0 +1,66 @@
+"""The shipped package stands on its own: nothing under ``middleware/`` imports ``tests``, and
+``pip install .`` ships ``middleware.testing`` (STYLE.md, dependency direction; issue 10 part 5)."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+from setuptools import find_packages
+
+from tests.builders import REPO
+
+PACKAGE = REPO / "middleware"
+
+# The one known exception, removed by the later step of issue 10 that moves the HubSpot emulator
+# to middleware/testing/ like Google's: demo.py still imports it from tests/fakes. Delete this
+# entry then; the test fails while the entry is stale, so it cannot be forgotten.
+KNOWN_EXCEPTIONS = {("middleware/demo.py", "tests.fakes.hubspot_emulator")}
+
+
+def imports_of_tests(path: Path) -> set[str]:
+    """Absolute imports in ``path`` of ``tests`` or anything under it (relative imports cannot
+    leave the package)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found.update(name for name in names if name == "tests" or name.startswith("tests."))
+    return found
+
+
+def test_scanner_sees_both_import_forms(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import tests\nimport os, tests.builders as b\n"
+        "def f():\n    from tests.fakes import x\n"
+        "from . import tests_like\nfrom testsuite import y\n"
+    )
+    assert imports_of_tests(sample) == {"tests", "tests.builders", "tests.fakes"}
+
+
+def test_nothing_under_middleware_imports_tests() -> None:
+    found = {
+        (path.relative_to(REPO).as_posix(), module)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for module in imports_of_tests(path)
+    }
+    assert found - KNOWN_EXCEPTIONS == set(), "middleware/ must not import tests/"
+    assert KNOWN_EXCEPTIONS - found == set(), "stale entry in KNOWN_EXCEPTIONS: remove it"
+
+
+def test_pip_install_ships_middleware_testing() -> None:
+    """The packages setuptools finds with pyproject's include pattern, as ``pip install .`` does."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = set(find_packages(where=str(REPO), include=include))
+    assert {"middleware.testing", "middleware.testing.google"} <= packages
+    assert not any(p == "tests" or p.startswith("tests.") for p in packages)
+    # Every directory holding modules under middleware/testing is a package, so none is left out.
+    for directory in {p.parent for p in (PACKAGE / "testing").rglob("*.py")}:
+        assert (directory / "__init__.py").is_file(), directory
