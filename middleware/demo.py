@@ -24,22 +24,21 @@ from typing import Any
 import requests
 
 from middleware.crm import hubspot
+from middleware.testing.hubspot import HubSpotEmulator
 
 REP = "alex.rep@demo-seller.example"
 DEAL_ID = "4242"
 
 
 def _emulators() -> tuple[Any, Any]:
-    """Import the emulators from the repository's tests/fakes (a checkout is needed)."""
+    """Google's emulator from the repository's tests/fakes (a checkout is needed), and HubSpot's."""
     try:
         from tests.fakes.google_emulator import GoogleEmulator
-        from tests.fakes.hubspot_emulator import HubSpotEmulator
     except ImportError:
         for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
             if (root / "tests" / "fakes" / "google_emulator.py").is_file():
                 sys.path.insert(0, str(root))
                 from tests.fakes.google_emulator import GoogleEmulator
-                from tests.fakes.hubspot_emulator import HubSpotEmulator
 
                 break
         else:

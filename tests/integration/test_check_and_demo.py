@@ -10,9 +10,9 @@ from typing import Any
 from click.testing import CliRunner
 
 from middleware.cli import cli
+from middleware.testing.hubspot import HubSpotEmulator
 from tests.builders import REPO, SHIPPED_RULES
 from tests.fakes.google_emulator import GoogleEmulator
-from tests.fakes.hubspot_emulator import HubSpotEmulator
 from tests.integration.conftest import REP
 
 

@@ -19,9 +19,9 @@ from middleware.database import make_engine, upgrade_schema
 from middleware.meetings import calendar_event_id
 from middleware.schema import metadata
 from middleware.store import EventFilter, Store
+from middleware.testing.hubspot import HubSpotEmulator
 from tests.builders import SECRET, hubspot_headers, notification, shown, shown_page
 from tests.fakes.google_emulator import GoogleEmulator
-from tests.fakes.hubspot_emulator import HubSpotEmulator
 from tests.integration.conftest import REP, emulator_env
 from tests.procs import Proc, free_port
 

@@ -1,0 +1,1 @@
+"""Emulators and fakes the demo and the tests share (shipped, with their own tests in tests/testing/)."""
