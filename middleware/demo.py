@@ -24,30 +24,11 @@ from typing import Any
 import requests
 
 from middleware.crm import hubspot
+from middleware.testing.google import GoogleEmulator
+from middleware.testing.hubspot import HubSpotEmulator
 
 REP = "alex.rep@demo-seller.example"
 DEAL_ID = "4242"
-
-
-def _emulators() -> tuple[Any, Any]:
-    """The shipped Google emulator and the HubSpot one, still from the repository's tests/fakes
-    (a checkout is needed until it moves to middleware.testing too)."""
-    from middleware.testing.google import GoogleEmulator
-
-    try:
-        from tests.fakes.hubspot_emulator import HubSpotEmulator
-    except ImportError:
-        for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-            if (root / "tests" / "fakes" / "hubspot_emulator.py").is_file():
-                sys.path.insert(0, str(root))
-                from tests.fakes.hubspot_emulator import HubSpotEmulator
-
-                break
-        else:
-            raise RuntimeError(
-                "the demo uses the HubSpot emulator in tests/fakes: run it from a checkout of the repository"
-            ) from None
-    return GoogleEmulator, HubSpotEmulator
 
 
 def _free_port() -> int:
@@ -67,7 +48,7 @@ def _rules_file(workdir: Path) -> str:
 
 def run_demo(*, timeout: float = 60.0, echo: Callable[[str], None] = print) -> bool:
     """Run the demo; True when the meeting was made and written back."""
-    google_cls, hubspot_cls = _emulators()
+    google_cls, hubspot_cls = GoogleEmulator, HubSpotEmulator
     with (
         tempfile.TemporaryDirectory(prefix="middleware-demo-") as tmp,
         google_cls() as google,

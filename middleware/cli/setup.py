@@ -197,7 +197,7 @@ def _bad_input(message: str) -> NoReturn:
 )
 @one_line_errors
 def demo(timeout: float) -> None:
-    """See it work without a Google or CRM account (run from a checkout of the repository).
+    """See it work without a Google or CRM account (the emulators ship with the package).
 
     Starts the local emulators of Google and HubSpot from the test suite, the web process and
     the worker on a throwaway SQLite database, sends a signed webhook for a sample deal, and

@@ -18,7 +18,7 @@ from middleware.crm.hubspot.client import HubSpotClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
 from middleware.model import Deal
 from middleware.rules import HubSpotRules
-from tests.fakes.hubspot_emulator import HubSpotEmulator
+from middleware.testing.hubspot import HubSpotEmulator
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -12,10 +12,10 @@ from middleware.app import create_app
 from middleware.settings import Settings, load_settings
 from middleware.store import Store
 from middleware.testing.google import GoogleEmulator
+from middleware.testing.hubspot import HubSpotEmulator
 from middleware.wiring import pipeline as build_pipeline
 from middleware.worker import Worker
 from tests.builders import SHIPPED_RULES, body_of, hubspot_headers, notification, shown_page
-from tests.fakes.hubspot_emulator import HubSpotEmulator
 
 REP = "rep@seller.example"
 # Fast backoff so retry scenarios finish in seconds.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,8 @@ from click.testing import CliRunner
 
 from middleware.cli import cli
 from middleware.testing.google import GoogleEmulator
-from tests.builders import REPO, SHIPPED_RULES
-from tests.fakes.hubspot_emulator import HubSpotEmulator
+from middleware.testing.hubspot import HubSpotEmulator
+from tests.builders import SHIPPED_RULES
 from tests.integration.conftest import REP
 
 
@@ -148,9 +149,13 @@ def test_wrong_hubspot_token(stack_env: dict[str, str]) -> None:
 
 
 def test_demo_runs_to_completion(tmp_path: Path, make_env: Any) -> None:
+    # Outside the checkout: the demo needs only the installed package (its emulators ship in
+    # middleware.testing), not the repository's tests/ or config/.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
         [sys.executable, "-m", "middleware.cli", "demo", "--timeout", "90"],
-        cwd=REPO,
+        cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=150,

@@ -20,8 +20,8 @@ from middleware.meetings import calendar_event_id
 from middleware.schema import metadata
 from middleware.store import EventFilter, Store
 from middleware.testing.google import GoogleEmulator
+from middleware.testing.hubspot import HubSpotEmulator
 from tests.builders import SECRET, hubspot_headers, notification, shown, shown_page
-from tests.fakes.hubspot_emulator import HubSpotEmulator
 from tests.integration.conftest import REP, emulator_env
 from tests.procs import Proc, free_port
 

@@ -13,11 +13,6 @@ from tests.builders import REPO
 
 PACKAGE = REPO / "middleware"
 
-# The one known exception, removed by the later step of issue 10 that moves the HubSpot emulator
-# to middleware/testing/ like Google's: demo.py still imports it from tests/fakes. Delete this
-# entry then; the test fails while the entry is stale, so it cannot be forgotten.
-KNOWN_EXCEPTIONS = {("middleware/demo.py", "tests.fakes.hubspot_emulator")}
-
 
 def imports_of_tests(path: Path) -> set[str]:
     """Absolute imports in ``path`` of ``tests`` or anything under it (relative imports cannot
@@ -50,8 +45,7 @@ def test_nothing_under_middleware_imports_tests() -> None:
         for path in sorted(PACKAGE.rglob("*.py"))
         for module in imports_of_tests(path)
     }
-    assert found - KNOWN_EXCEPTIONS == set(), "middleware/ must not import tests/"
-    assert KNOWN_EXCEPTIONS - found == set(), "stale entry in KNOWN_EXCEPTIONS: remove it"
+    assert found == set(), "middleware/ must not import tests/"
 
 
 def test_pip_install_ships_middleware_testing() -> None:
