@@ -152,6 +152,19 @@ class GoogleEmulator(CalendarApi, TokenEndpoint):
             record = self._calendars[norm(calendar_owner)][event_id]
             record.resource["status"] = "cancelled"
 
+    def forget_cancelled(self, calendar_owner: str, event_id: str) -> None:
+        """Let a cancelled event "eventually disappear": get/list answer 404 and no longer
+        show it, but its id stays taken (insert answers 409)."""
+        with self._lock:
+            owner = norm(calendar_owner)
+            record = self._calendars[owner].pop(event_id)
+            assert record.resource["status"] == "cancelled", "only cancelled events disappear"
+            self._gone.setdefault(owner, set()).add(event_id)
+
+    def live_events(self) -> list[dict]:
+        """Every event not cancelled, in every calendar (with ``_calendar_owner``)."""
+        return [e for e in self.all_events() if e.get("status") != "cancelled"]
+
     def reset_log(self) -> None:
         with self._lock:
             self.requests.clear()

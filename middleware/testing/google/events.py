@@ -80,7 +80,7 @@ class EventsResource(Conferences):
                 event_id = "".join(secrets.choice(_BASE32HEX) for _ in range(32))
         elif not isinstance(event_id, str) or not _EVENT_ID_RE.match(event_id):
             raise ApiError(400, "invalid", "Invalid resource id value.")
-        if event_id in calendar:
+        if event_id in calendar or event_id in self._gone.get(owner, set()):
             # Cancelled events keep their id, so this fires after delete too (ref §1.5).
             raise ApiError(409, "duplicate", "The requested identifier already exists.")
 
@@ -118,6 +118,12 @@ class EventsResource(Conferences):
         conf_version: int,
     ) -> Response:
         old = record.resource
+        restoring = (
+            old.get("status") == "cancelled" and body.get("status", "confirmed") != "cancelled"
+        )
+        if restoring and old.get("id") in self.restore_refused:
+            # One reading of the unconfirmed restore behaviour (reference addendum §B2).
+            raise ApiError(403, "forbidden", "Forbidden")
         # Work on a copy so a validation error leaves the stored event untouched.
         new_record = copy.deepcopy(record)
         if op == "patch":

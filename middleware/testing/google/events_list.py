@@ -71,7 +71,7 @@ class EventsList(EmulatorState):
             "summary": owner,
             "description": "",
             "updated": max((e.get("updated", "") for e in items), default=now_rfc3339()),
-            "timeZone": "UTC",
+            "timeZone": self.time_zones.get(owner, "UTC"),
             "accessRole": "owner",
             "defaultReminders": [{"method": "popup", "minutes": 10}],
         }

@@ -98,6 +98,15 @@ class EmulatorState:
         # limits exceeded." (support.google.com/a/answer/2905486; errors guide, ref §2.2;
         # hubspot-2026-and-calendar-lifecycle.md §B5). Other users are unaffected.
         self.usage_limited: set[str] = set()
+        # The time zone of each user's primary calendar: the top-level ``timeZone`` of an
+        # events.list answer (hubspot-2026-and-calendar-lifecycle.md §B4). Default UTC.
+        self.time_zones: dict[str, str] = {}
+        # Unconfirmed (reference addendum §B2): whether Google lets a cancelled event be written
+        # back. Event ids listed here answer 403 to a patch/update that restores them.
+        self.restore_refused: set[str] = set()
+        # Cancelled events that "eventually disappear" (Event.status docs): gone from get and
+        # list (404), their id still taken (insert: 409), as Google keeps deleted ids.
+        self._gone: dict[str, set[str]] = {}
 
         self.token_requests: list[dict] = []
         self.requests: list[dict] = []

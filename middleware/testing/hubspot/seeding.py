@@ -104,6 +104,11 @@ class Seeding(EmulatorState):
             deal.properties.update(self._checked_values(props))
             self._touch(deal)
 
+    def delete_deal(self, deal_id: str) -> None:
+        """Delete a deal as a user would: HubSpot archives it, and reads answer 404."""
+        with self._lock:
+            del self._deals[str(deal_id)]
+
     def deal_properties(self, deal_id: str) -> dict[str, str | None]:
         """The deal's current value of every defined property, None where unset.
 
