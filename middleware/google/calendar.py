@@ -152,8 +152,19 @@ class GoogleCalendar:
                 # 409 duplicate: an earlier attempt made it (its response perhaps lost), or it
                 # was deleted and keeps its id (ref §1.5). Reconcile what Google holds.
                 existing = execute(
-                    events.get(calendarId=calendar_id, eventId=event_id), call, "get"
+                    events.get(calendarId=calendar_id, eventId=event_id),
+                    call,
+                    "get",
+                    allow=404 if verify else None,
                 )
+                if existing is None:
+                    # Not found, then "exists", then not found: a cancelled event that
+                    # disappeared keeps its id taken (reference addendum §B2). It cannot be
+                    # made live again under this id.
+                    raise RestoreRefused(
+                        f"event {event_id} in {organizer}'s calendar is gone, and its id is "
+                        "still taken"
+                    )
         rerequested = False
         changed: set[str] = set()
         if created is not None:
