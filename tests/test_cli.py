@@ -48,7 +48,7 @@ def test_list_table_and_json(env: dict[str, str], cli_store: Store) -> None:
     result = run(env, "events", "list", "--status", "failed")
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert lines[0].split()[:3] == ["ID", "STATUS", "PROVIDER"]
+    assert lines[0].split()[:4] == ["ID", "STATUS", "ACTION", "PROVIDER"]
     assert len(lines) == 3 and "[google_delegation_denied] Google refused rep@x" in lines[1]
     data = json.loads(run(env, "events", "list", "--json", "--limit", "3").output)
     assert len(data["events"]) == 3 and data["next_cursor"] is not None

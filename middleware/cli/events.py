@@ -85,13 +85,15 @@ def events_list(limit: int, cursor: str | None, as_json: bool, **values: Any) ->
         click.echo("no events match")
         return
     click.echo(
-        f"{'ID':>7}  {'STATUS':<10} {'PROVIDER':<9} {'DEAL':<12} {'TRIES':>5}  {'CREATED':<20}  LAST ERROR"
+        f"{'ID':>7}  {'STATUS':<10} {'ACTION':<10} {'PROVIDER':<9} {'DEAL':<12} {'TRIES':>5}  "
+        f"{'CREATED':<20}  LAST ERROR"
     )
     for e in page:
         error = f"[{e.last_error_reason}] {e.last_error}" if e.last_error else ""
         created = e.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         click.echo(
-            f"{e.id:>7}  {e.status:<10} {e.provider:<9} {e.deal_id:<12} {e.attempts:>5}  "
+            f"{e.id:>7}  {e.status:<10} {e.action or '-':<10} {e.provider:<9} {e.deal_id:<12} "
+            f"{e.attempts:>5}  "
             f"{created:<20}  {error[:100]}"
         )
     if next_cursor:
