@@ -156,3 +156,12 @@ def test_clean_attendees() -> None:
         "a@x.io",
         "b@x.io",
     )
+
+
+def test_rep_time_zone_precedence() -> None:
+    from middleware.meetings import rep_timezone
+
+    rules = MeetingRules(timezone="UTC", rep_timezones={"alex@x.example": "Asia/Tokyo"})
+    assert rep_timezone("alex@x.example", rules, "Europe/Paris") == "Asia/Tokyo"
+    assert rep_timezone("sam@x.example", rules, "Europe/Paris") == "Europe/Paris"
+    assert rep_timezone("sam@x.example", rules, None) == "UTC"

@@ -206,3 +206,39 @@ def test_the_reps_calendar_zone_reads_a_start_without_offset(life: Stack) -> Non
     assert summer["timeZone"] == winter["timeZone"] == "Europe/Berlin"
     assert summer["dateTime"].startswith("2030-03-31T10:00:00+02:00")
     assert winter["dateTime"].startswith("2030-03-30T10:00:00+01:00")
+
+
+def test_stage_labels_resolve_when_the_worker_starts(
+    make_env: Callable[..., dict[str, str]],
+    google: GoogleEmulator,
+    hubspot: HubSpotEmulator,
+    tmp_path: Path,
+) -> None:
+    from middleware.errors import ConfigError
+    from middleware.wiring import with_resolved_stages
+
+    env = emulator_env(make_env, google, hubspot, tmp_path)
+    rules = Path(env["MIDDLEWARE_CONFIG"])
+    rules.write_text(
+        FAST_RULES.replace(
+            'trigger_stages = ["demoscheduled"]', 'trigger_stages = ["Demo Scheduled"]'
+        ).replace("cancel_stages = []", 'cancel_stages = ["closed lost"]')
+    )
+    resolved = with_resolved_stages(load_settings(env)).rules.hubspot
+    assert (resolved.trigger_stages, resolved.cancel_stages) == (
+        ("demoscheduled",),
+        ("closedlost",),
+    )
+    rules.write_text(FAST_RULES.replace("cancel_stages = []", 'cancel_stages = ["Lost forever"]'))
+    with pytest.raises(
+        ConfigError, match=r"^hubspot\.cancel_stages: no deal stage .*'Lost forever'"
+    ):
+        with_resolved_stages(load_settings(env))
+    hubspot.add_stage("default", "991", "Demo Scheduled")  # now the label names two stages
+    rules.write_text(
+        FAST_RULES.replace(
+            'trigger_stages = ["demoscheduled"]', 'trigger_stages = ["Demo Scheduled"]'
+        )
+    )
+    with pytest.raises(ConfigError, match="names 2 stages"):
+        with_resolved_stages(load_settings(env))

@@ -55,3 +55,15 @@ def test_a_disappeared_cancelled_event_is_404_but_its_id_stays_taken(emu, svc):
         insert(svc, event_body(event_id))
     assert again.value.resp.status == 409
     assert emu.live_events() == []
+
+
+def test_move_to_another_users_calendar_needs_writer_access_to_both(emu, svc):
+    event_id = new_id()
+    insert(svc, event_body(event_id))
+    with pytest.raises(HttpError) as info:
+        svc.events().move(
+            calendarId="primary", eventId=event_id, destination="other-rep@seller.example"
+        ).execute()
+    assert info.value.resp.status == 403 and b"writer access to both" in info.value.content
+    same = svc.events().move(calendarId="primary", eventId=event_id, destination=REP).execute()
+    assert same["id"] == event_id

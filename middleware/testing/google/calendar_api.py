@@ -48,6 +48,13 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
             return {"GET": "calendar_get"}.get(method), parts[1], None
         if len(parts) == 3 and parts[0] == "calendars" and parts[2] == "events":
             return {"GET": "list", "POST": "insert"}.get(method), parts[1], None
+        if (
+            len(parts) == 5
+            and parts[0] == "calendars"
+            and parts[2] == "events"
+            and parts[4] == "move"
+        ):
+            return {"POST": "move"}.get(method), parts[1], parts[3]
         if len(parts) == 4 and parts[0] == "calendars" and parts[2] == "events" and parts[3]:
             op = {"GET": "get", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(method)
             return op, parts[1], parts[3]
@@ -122,6 +129,18 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
 
         return self._run(op, entry, self.requests, fault_response, compute)
 
+    def _move(self, owner: str, calendar: dict, record: Any, query: dict[str, str]) -> Response:
+        """``events.move`` (reference addendum §B1): the caller needs writer access to *both*
+        calendars, which domain-wide delegation does not give ("You need to have writer access
+        to both calendars"): only a move between the caller's own calendars succeeds, and each
+        user here has one calendar, so a move to another user's calendar is refused."""
+        destination = norm(query.get("destination") or "")
+        if not destination:
+            raise ApiError(400, "required", "Required parameter: destination")
+        if destination not in ("primary", owner):
+            raise ApiError(403, "forbidden", "You need to have writer access to both calendars")
+        return Response.json(200, ordered(record.resource))
+
     def _lookup_token(self, authorization: str | None) -> Token | None:
         if not authorization or not authorization.startswith("Bearer "):
             return None
@@ -192,4 +211,6 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
             return Response(204)
         if op in ("patch", "update"):
             return self._modify(op, token, owner, record, body, conf_version)
+        if op == "move":
+            return self._move(owner, calendar, record, query)
         raise ApiError(404, "notFound", "Not Found")  # pragma: no cover

@@ -18,7 +18,7 @@ from .scopes import DEFAULT_ALLOWED_SCOPES
 from .server import Server
 
 # The operations faults, delays and holds can be armed for.
-OPS = ("token", "insert", "get", "patch", "update", "delete", "list", "calendar_get")
+OPS = ("token", "insert", "get", "patch", "update", "delete", "list", "calendar_get", "move")
 
 # Field order of Google's responses (cosmetic, makes dumps easy to compare with real ones).
 _RESPONSE_ORDER = (
