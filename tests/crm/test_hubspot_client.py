@@ -157,10 +157,11 @@ def test_fetch_deal_happy_path(hs: HubSpotEmulator, client: HubSpotClient) -> No
         ("GET", "/crm/v3/owners/101"),
     ]
     _details, get, associations, batch, _owner = hs.requests
-    # No embedded associations: they stop at 100 (the v4 call pages instead).
+    # Embedded associations stop at 100: only the fallback; the v4 call pages instead.
     assert get["query"] == {
         "properties": "dealname,dealstage,pipeline,hubspot_owner_id,"
         "demo_start_time,demo_meet_url,demo_calendar_event_id",
+        "associations": "contacts",
     }
     assert associations["query"] == {"limit": "500"}
     assert batch["body"] == {
@@ -677,3 +678,18 @@ def test_contacts_batch_read_404_means_no_contacts(
     )
     deal = client.fetch_deal("62515", "301")
     assert deal.contact_emails == () and deal.owner_email == "rep@example.com"
+
+
+def test_without_the_v4_list_the_embedded_contacts_are_used(
+    hs: HubSpotEmulator, client: HubSpotClient
+) -> None:
+    hs.inject_fault("GET", r"/crm/v4/objects/deals/301/associations/contacts", 404, times=1)
+    deal = fetched(client)
+    assert deal.contact_emails == ("not-an-email", "ada@example.com", None)
+
+
+def test_without_the_account_details_the_portal_check_is_skipped(hs: HubSpotEmulator) -> None:
+    hs.inject_fault("GET", r"/account-info/v3/details", 404, times=1)
+    client = make_client(hs.base_url)
+    assert client.fetch_deal("99999", "301").deal_id == "301"  # not refused as another portal
+    client.close()

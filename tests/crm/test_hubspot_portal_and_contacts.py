@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from middleware.crm.hubspot.client import HubSpotClient
-from middleware.errors import MiddlewareError, PermanentError, RetryableError
+from middleware.errors import PermanentError, RetryableError
 from middleware.rules import HubSpotRules
 from middleware.testing.hubspot import HubSpotEmulator
 
@@ -196,14 +196,8 @@ def test_a_repeated_cursor_ends_the_paging(hs: HubSpotEmulator) -> None:
     assert len(calls(hs, ASSOC.format("301"))) == 2  # the second answer repeats the cursor
 
 
-def test_the_deal_read_no_longer_embeds_associations(hs: HubSpotEmulator) -> None:
+def test_the_contacts_come_from_the_v4_list_not_the_embedded_ones(hs: HubSpotEmulator) -> None:
     make_client(hs).fetch_deal("62515", "301")
     [read] = calls(hs, "/crm/v3/objects/deals/301")
-    assert "associations" not in read["query"]
-
-
-def test_a_deal_deleted_before_its_associations_are_read(hs: HubSpotEmulator) -> None:
-    hs.inject_fault("GET", ASSOC.format("301"), 404)
-    with pytest.raises(MiddlewareError) as info:
-        make_client(hs).fetch_deal("62515", "301")
-    assert info.value.reason == "deal_not_found"
+    assert read["query"]["associations"] == "contacts"  # the fallback only
+    assert calls(hs, "/crm/v4/objects/deals/301/associations/contacts")

@@ -30,6 +30,7 @@ from typing import Any
 from middleware.crm.hubspot.errors import REQUIRED_SCOPES, write_back_error
 from middleware.crm.hubspot.http import (
     AccountDetails,
+    JsonDict,
     _deal_not_found,
     _next_after,
     _results,
@@ -106,7 +107,7 @@ class HubSpotClient(HubSpotMetadata):
         ``crm_unreachable`` or ``crm_bad_response``.
         """
         account = self.account_details(account_id)
-        if account.portal_id != str(account_id):
+        if account.portal_id is not None and account.portal_id != str(account_id):
             raise PermanentError(
                 "crm_wrong_account",
                 f"deal {deal_id}: the event is from HubSpot account {account_id} but "
@@ -128,7 +129,9 @@ class HubSpotClient(HubSpotMetadata):
             "GET",
             f"/crm/v3/objects/deals/{_segment(deal_id)}",
             what,
-            params={"properties": ",".join(wanted)},
+            # The embedded associations (first 100) are the fallback where the v4 list is not
+            # served; the v4 list pages through all of them (reference §A4).
+            params={"properties": ",".join(wanted), "associations": "contacts"},
             account_id=account_id,
         )
         if response.status_code == 404:
@@ -152,7 +155,7 @@ class HubSpotClient(HubSpotMetadata):
         owner_email: str | None = None
         contacts: list[Mapping[str, Any]] = []
         if in_trigger_stage:
-            contact_ids = self._contact_ids(account_id, deal_id)
+            contact_ids = self._contact_ids(account_id, deal_id, _embedded_contact_ids(body))
             contacts = self._read_contacts(account_id, deal_id, contact_ids)
             owner_id = _text(properties.get("hubspot_owner_id"))
             if owner_id:
@@ -241,10 +244,13 @@ class HubSpotClient(HubSpotMetadata):
 
     # ---- contacts and owner ----------------------------------------------------------------
 
-    def _contact_ids(self, account_id: str, deal_id: str) -> list[str]:
+    def _contact_ids(
+        self, account_id: str, deal_id: str, embedded: list[str] | None = None
+    ) -> list[str]:
         """The deal's associated contact ids in HubSpot's order, each once, at most
         ``max_attendees`` of them, through the v4 associations API, following
         ``paging.next.after`` (reference §A4 "Reading associations")."""
+        embedded = embedded or []
         what = f"the read of deal {deal_id}'s contact associations"
         path = f"/crm/v4/objects/deals/{_segment(deal_id)}/associations/contacts"
         ids: dict[str, None] = {}
@@ -255,8 +261,12 @@ class HubSpotClient(HubSpotMetadata):
             if after is not None:
                 params["after"] = after
             response = self._send("GET", path, what, params=params, account_id=account_id)
+            if response.status_code == 404 and after is None:
+                # The deal was just read, so the v4 list is not served here: the contacts
+                # embedded in the deal read (at most 100) are what there is.
+                return embedded[: self._max_attendees]
             if response.status_code == 404:
-                raise _deal_not_found(deal_id)  # deleted between the deal read and this one
+                raise _deal_not_found(deal_id)  # deleted while its contacts were paged
             body = self._json_object(response, what)
             for result in _results(body, what):
                 # A contact linked by several association types is listed once with all of
@@ -318,3 +328,13 @@ class HubSpotClient(HubSpotMetadata):
                 "assign an active owner",
             )
         return _text(self._json_object(response, what).get("email")) or None
+
+
+def _embedded_contact_ids(deal: JsonDict) -> list[str]:
+    """Contact ids embedded in a deal read (``associations=contacts``), each once, in order."""
+    associations = deal.get("associations")
+    contacts = associations.get("contacts") if isinstance(associations, dict) else None
+    results = contacts.get("results") if isinstance(contacts, dict) else None
+    if not isinstance(results, list):
+        return []  # HubSpot leaves "associations" out when there are none
+    return _unique(str(r["id"]) for r in results if isinstance(r, dict) and r.get("id") is not None)

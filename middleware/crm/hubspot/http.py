@@ -9,6 +9,7 @@ each with a stable ``reason``. Messages never contain the access token.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from middleware.errors import PermanentError, RetryableError, shorten
 
 JsonDict = dict[str, Any]
 
+log = logging.getLogger(__name__)
+
 USER_AGENT = "crm-meet-middleware"
 
 
@@ -31,7 +34,9 @@ USER_AGENT = "crm-meet-middleware"
 class AccountDetails:
     """The portal the access token belongs to (``GET /account-info/v3/details``)."""
 
-    portal_id: str
+    #: None when the account details cannot be read (the endpoint answered 404): the portal
+    #: check is then skipped, with a warning, rather than failing every event
+    portal_id: str | None
     #: HubSpot's ``timeZone`` as sent (e.g. ``"US/Eastern"``), None when absent
     time_zone: str | None
     #: the zone the daily API limit resets in (``timeZone``, else the UTC offset, else UTC)
@@ -91,8 +96,14 @@ class HubSpotHTTP:
             if self._account is None:
                 what = "the read of the account details (GET /account-info/v3/details)"
                 response = self._send(
-                    "GET", "/account-info/v3/details", what, pass_through=(), account_id=account_id
+                    "GET", "/account-info/v3/details", what, account_id=account_id
                 )
+                if response.status_code == 404:
+                    # Not served here (a proxy, an emulator, an old API gateway): the portal
+                    # cannot be checked. Say so once; the token still only reaches its portal.
+                    log.warning("%s answered 404: the portal check is skipped", what)
+                    self._account = AccountDetails(portal_id=None, time_zone=None, zone=UTC)
+                    return self._account
                 body = self._json_object(response, what)
                 portal_id = body.get("portalId")
                 if isinstance(portal_id, bool) or not isinstance(portal_id, (int, str)):
