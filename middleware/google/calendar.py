@@ -23,13 +23,14 @@ quotes the Calendar discovery document, Google's errors guide and the google-aut
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from middleware.errors import MiddlewareError, RestoreRefused, RetryableError
+from middleware.errors import MiddlewareError, PermanentError, RestoreRefused, RetryableError
 from middleware.google.client import Client
 from middleware.google.credentials import Call, read_key_file
 from middleware.google.errors import DEFAULT_QUOTA_PARK_SECONDS, error_status
@@ -45,6 +46,9 @@ from middleware.google.events import (
 from middleware.meetings import MeetingSpec
 
 __all__ = ["GoogleCalendar"]
+
+
+log = logging.getLogger(__name__)
 
 
 class GoogleCalendar:
@@ -258,9 +262,15 @@ class GoogleCalendar:
         if key not in self._zones:
             call = Call(organizer=organizer, calendar_id=calendar_id)
             events = self._client.service(organizer, call).events()
-            body = self._client.execute(
-                events.list(calendarId=calendar_id, maxResults=1), call, "list"
-            )
+            try:
+                body = self._client.execute(
+                    events.list(calendarId=calendar_id, maxResults=1), call, "list"
+                )
+            except PermanentError as exc:
+                # The zone only refines how a start without offset is read; a refusal here is
+                # not the booking's failure (the insert will say what is wrong, if anything).
+                log.warning("no calendar time zone for %s: %s", organizer, exc.message)
+                body = None
             zone = (body or {}).get("timeZone")
             self._zones[key] = str(zone) if zone else None
         return self._zones[key]

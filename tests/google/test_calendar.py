@@ -548,3 +548,34 @@ def test_from_key_file(emu: GoogleEmulator, tmp_path: Path) -> None:
     (tmp_path / "list.json").write_text(json.dumps([1]))
     with pytest.raises(ConfigError, match="not a JSON object"):
         GoogleCalendar.from_key_file(str(tmp_path / "list.json"))
+
+
+def test_calendar_time_zone_is_read_once_and_a_refusal_is_no_zone(
+    emu: GoogleEmulator, cal: GoogleCalendar
+) -> None:
+    emu.time_zones[REP] = "Asia/Tokyo"
+    assert cal.calendar_time_zone(REP, "primary") == "Asia/Tokyo"
+    assert cal.calendar_time_zone(REP, "primary") == "Asia/Tokyo"
+    assert ops(emu).count("list") == 1
+    assert cal.calendar_time_zone(REP, "someone-else@example.com") is None  # 404: not the rep's
+
+
+def test_cancel_is_idempotent_and_restore_brings_it_back(
+    emu: GoogleEmulator, cal: GoogleCalendar
+) -> None:
+    meeting = ensure(cal)
+    for _ in range(2):  # the second delete is Google's 410: done already
+        cal.cancel_event(
+            organizer=REP, calendar_id="primary", event_id=meeting.event_id, send_updates="all"
+        )
+    assert emu.event(REP, meeting.event_id)["status"] == "cancelled"
+    restored = cal.restore_event(
+        organizer=REP,
+        calendar_id="primary",
+        event_id=meeting.event_id,
+        spec=make_spec(),
+        send_updates="all",
+        request_id=conference_request_id(meeting.event_id),
+    )
+    assert restored.event_id == meeting.event_id and "status" in restored.changed
+    assert emu.event(REP, meeting.event_id)["status"] == "confirmed"
