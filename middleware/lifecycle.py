@@ -108,14 +108,7 @@ class Lifecycle:
         record = self._record(claim)
         action = UNCHANGED
         if record.live and record.organizer and record.calendar_event_id:
-            self.check_rep(record.organizer)
-            self.calendar.cancel_event(
-                organizer=record.organizer,
-                calendar_id=record.calendar_id or self.rules.calendar_id,
-                event_id=record.calendar_event_id,
-                send_updates=self.rules.send_updates,
-            )
-            self.store.record_cancelled(claim)
+            self._cancel_recorded(claim, record)
             action = CANCELLED
         if deal is not None:
             crm.clear_write_back(deal)

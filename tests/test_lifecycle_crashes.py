@@ -21,30 +21,12 @@ import pytest
 from middleware.model import Deal
 from middleware.store import Store
 from middleware.testing.memory import FakeCalendar, FakeCRM, make_deal
+from tests.killing import Killed, Killer
 from tests.test_pipeline import Clock, add, make_pipeline
 
 NEW_REP = "new-rep@seller.example"
 LEASE = 60
 _keys = itertools.count()
-
-
-class Killed(BaseException):
-    """The worker process died here."""
-
-
-class Killer:
-    """Counts external writes; the ``kill_at``-th one takes effect, then the worker dies."""
-
-    def __init__(self) -> None:
-        self.kill_at: int | None = None
-        self.writes = 0
-        self.killed = False
-
-    def wrote(self) -> None:
-        self.writes += 1
-        if self.kill_at is not None and self.writes == self.kill_at:
-            self.killed = True
-            raise Killed
 
 
 class DyingCalendar(FakeCalendar):

@@ -24,27 +24,11 @@ from middleware.testing.hubspot import HubSpotEmulator
 from middleware.wiring import pipeline as build_pipeline
 from tests.integration.conftest import REP, Stack, emulator_env
 from tests.integration.test_lifecycle_e2e import LIFECYCLE_RULES, NEW_REP, change, stage
+from tests.killing import Killed, Killer
 
 pytestmark = pytest.mark.timeout(120)
 LEASE = 60
 WRITES = {"ensure_event", "restore_event", "cancel_event", "write_back", "clear_write_back"}
-
-
-class Killed(BaseException):
-    """The worker process died here."""
-
-
-class Killer:
-    def __init__(self) -> None:
-        self.kill_at: int | None = None
-        self.writes = 0
-        self.killed = False
-
-    def wrote(self) -> None:
-        self.writes += 1
-        if self.writes == self.kill_at:
-            self.killed = True
-            raise Killed
 
 
 class Dying:
