@@ -248,11 +248,19 @@ def plan_meeting(deal: Deal, rules: MeetingRules, *, timezone: str | None = None
         "company": deal.company or deal.name,
         "rep_email": rep,
     }
+    try:
+        end = start + timedelta(minutes=rules.duration_minutes)
+    except OverflowError:  # a start in the last minutes of year 9999
+        raise PermanentError(
+            "bad_start",
+            f"deal {deal.deal_id}: property {deal.start_property} = {start.isoformat()!r} is "
+            "too far in the future for a meeting",
+        ) from None
     return MeetingSpec(
         title=render_template(rules.title, values).strip() or f"Demo {deal.deal_id}",
         description=render_template(rules.description, values),
         start=start,
-        end=start + timedelta(minutes=rules.duration_minutes),
+        end=end,
         timezone=zone,
         organizer=rep,
         attendees=clean_attendees(deal.contact_emails, exclude=rep)[: rules.max_attendees],

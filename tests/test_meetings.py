@@ -165,3 +165,12 @@ def test_rep_time_zone_precedence() -> None:
     assert rep_timezone("alex@x.example", rules, "Europe/Paris") == "Asia/Tokyo"
     assert rep_timezone("sam@x.example", rules, "Europe/Paris") == "Europe/Paris"
     assert rep_timezone("sam@x.example", rules, None) == "UTC"
+
+
+def test_a_start_at_the_end_of_time_is_bad_start_not_a_crash() -> None:
+    from middleware.errors import PermanentError
+    from middleware.testing.memory import make_deal
+
+    with pytest.raises(PermanentError) as info:
+        plan_meeting(make_deal(start_value="9999-12-31T23:50:00Z"), MeetingRules())
+    assert info.value.reason == "bad_start" and "too far in the future" in info.value.message
