@@ -1,6 +1,7 @@
 """HubSpot: one CRM module (see ``crm/base.py``).
 
 ``signature.py`` and ``notifications.py`` (sans I/O) → ``intake.py`` (the webhook endpoint);
+``workflow.py`` (sans I/O: the workflow webhook endpoint, ``/webhooks/hubspot/workflow``);
 ``http.py`` → ``metadata.py`` → ``client.py`` (the CRM API); ``errors.py`` (HubSpot's answers
 → the error tree, pure); ``project.py`` (the developer-platform project to upload).
 """
@@ -20,7 +21,15 @@ from middleware.crm.base import (
 )
 from middleware.crm.hubspot.intake import HubSpotIntake, parse_webhook
 from middleware.crm.hubspot.notifications import PROVIDER, dedupe_key, is_label, parse_batch
-from middleware.crm.hubspot.signature import normalize_uri, sign_v3, signed_headers, verify_v3
+from middleware.crm.hubspot.signature import (
+    normalize_uri,
+    sign_v2,
+    sign_v3,
+    signed_headers,
+    verify_v2,
+    verify_v3,
+)
+from middleware.crm.hubspot.workflow import HubSpotWorkflowIntake
 from middleware.errors import ConfigError, MiddlewareError
 
 if TYPE_CHECKING:
@@ -34,13 +43,16 @@ __all__ = [
     "PROVIDER",
     "HubSpotIntake",
     "HubSpotModule",
+    "HubSpotWorkflowIntake",
     "ParsedBatch",
     "dedupe_key",
     "normalize_uri",
     "parse_batch",
     "parse_webhook",
+    "sign_v2",
     "sign_v3",
     "signed_headers",
+    "verify_v2",
     "verify_v3",
 ]
 
@@ -58,7 +70,9 @@ class HubSpotModule:
                 rules.trigger_stages,
                 cancel_stages=rules.cancel_stages,
                 watched_properties=(rules.start_property, OWNER_PROPERTY),
-            )
+            ),
+            # the same app's client secret signs workflow webhooks ("Use request signature")
+            "workflow": HubSpotWorkflowIntake(settings.hubspot_secrets),
         }
 
     def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:

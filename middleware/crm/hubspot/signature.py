@@ -1,8 +1,14 @@
-"""HubSpot's request signature v3, sans I/O: ``sign_v3`` beside ``verify_v3`` so tests sign for real.
+"""HubSpot's request signatures, sans I/O: each ``sign_*`` beside its ``verify_*`` so tests sign
+for real.
 
 Signature v3 (https://developers.hubspot.com/docs/api/webhooks/validating-requests):
 ``base64(HMAC-SHA256(client_secret, method + uri + body + timestamp))`` in
 ``X-HubSpot-Signature-v3``, with ``X-HubSpot-Request-Timestamp`` in epoch milliseconds.
+
+Signature v2, what workflow "Send a webhook" actions send (shared/reference/
+crm-webhooks-and-apis.md §1.1–1.3; https://developers.hubspot.com/docs/faq/v2-request-validation):
+``hex(SHA-256(client_secret + method + uri + body))`` in ``X-HubSpot-Signature`` with
+``X-HubSpot-Signature-Version: v2``. A plain hash, not an HMAC, and without a time stamp.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from middleware.crm.base import lower_headers
 from middleware.errors import SignatureError
 
 SIGNATURE_HEADER = "x-hubspot-signature-v3"
+LEGACY_SIGNATURE_HEADER = "x-hubspot-signature"
+VERSION_HEADER = "x-hubspot-signature-version"
 TIMESTAMP_HEADER = "x-hubspot-request-timestamp"
 #: HubSpot refuses nothing older than 5 minutes; we also refuse 5 minutes into the future,
 #: so a captured request cannot be replayed later with a forged future timestamp.
@@ -107,3 +115,38 @@ def verify_v3(
         if hmac.compare_digest(expected.encode(), signature.encode()):
             return
     raise SignatureError("X-HubSpot-Signature-v3 does not match the request")
+
+
+def sign_v2(secret: str, method: str, uri: str, body: bytes) -> str:
+    """The ``X-HubSpot-Signature`` value of a v2 request (HubSpot's algorithm).
+
+    The URI is hashed as sent: the v2 docs say it "must exactly match the original request"
+    and list no decoding (the official SDKs decode nothing either; reference §1.2).
+    """
+    message = secret.encode() + method.upper().encode() + uri.encode() + body
+    return hashlib.sha256(message).hexdigest()
+
+
+def verify_v2(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str,
+    uri: str,
+    secrets: Sequence[str],
+) -> None:
+    """Check a v2 signature. Raises :class:`SignatureError` (HTTP 401).
+
+    Any of ``secrets`` may match (rotation); the comparison is constant-time and case-blind
+    for the hex digits. v2 has no time stamp, so it cannot refuse a replay: callers make a
+    replayed request a duplicate. Messages never echo the signature.
+    """
+    h = lower_headers(headers)
+    signature = h.get(LEGACY_SIGNATURE_HEADER, "").strip().lower()
+    if not signature:
+        raise SignatureError("missing X-HubSpot-Signature header")
+    for secret in secrets:
+        expected = sign_v2(secret, method, uri, body)
+        if hmac.compare_digest(expected.encode(), signature.encode()):
+            return
+    raise SignatureError("X-HubSpot-Signature (v2) does not match the request")
