@@ -15,6 +15,7 @@ response bodies are cut short and tokens are never formatted into them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -153,9 +154,17 @@ class WebhookError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        #: extra response headers, e.g. ``WWW-Authenticate`` on a 401 for basic auth
+        self.headers: dict[str, str] = dict(headers or {})
         if status is not None:
             self.status = status
 

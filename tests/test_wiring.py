@@ -52,7 +52,7 @@ def test_unconfigured_crm_and_google_fail_with_the_fix(make_settings: Any) -> No
     with pytest.raises(PermanentError, match="GOOGLE_SERVICE_ACCOUNT_FILE is not set"):
         calendar.ensure_event(spec=None)
     messages = wiring.not_configured_messages(clients, calendar)
-    assert set(messages) == {"hubspot", "google"}
+    assert set(messages) == {"hubspot", "pipedrive", "google"}
 
 
 def test_configured_crm_gets_the_real_client(make_settings: Any) -> None:

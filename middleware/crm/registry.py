@@ -5,11 +5,14 @@ Adding a CRM is its module(s) under ``crm/``, one line here, its settings and it
 
 from __future__ import annotations
 
-from middleware.crm import hubspot
+from middleware.crm import hubspot, pipedrive
 from middleware.crm.base import CRMModule
 
 #: Every CRM the service speaks, by the ``provider`` name stored on its events.
-CRMS: dict[str, CRMModule] = {hubspot.MODULE.provider: hubspot.MODULE}
+CRMS: dict[str, CRMModule] = {
+    hubspot.MODULE.provider: hubspot.MODULE,
+    pipedrive.MODULE.provider: pipedrive.MODULE,
+}
 
 
 def crm_module(provider: str) -> CRMModule | None:

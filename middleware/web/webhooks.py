@@ -61,7 +61,7 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
         batch = intake.parse(incoming)
     except WebhookError as exc:
         log.info("%s webhook refused (%s): %s", provider, exc.status, exc.message)
-        return jsonify(error=exc.message), exc.status
+        return jsonify(error=exc.message), exc.status, exc.headers
     result = svc.store.add_events(batch.events)
     log.info(
         "%s webhook: %d notifications, %d stored, %d duplicates, %d ignored%s",
