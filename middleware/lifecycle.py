@@ -66,6 +66,8 @@ class Done:
 
     action: str
     meet_url: str | None = None
+    #: the deal's live Calendar event, when there is one
+    event_id: str | None = None
 
 
 class Lifecycle:
@@ -148,8 +150,8 @@ class Lifecycle:
             done = self._bring_to_plan(claim, spec, record)
         else:
             done = self._restore(claim, spec, record)
-        if done.meet_url:
-            crm.write_back(deal, meet_url=done.meet_url, calendar_event_id=self._event_id(claim))
+        if done.meet_url and done.event_id:
+            crm.write_back(deal, meet_url=done.meet_url, calendar_event_id=done.event_id)
         return done
 
     def _zone(self, rep: str) -> str:
@@ -187,7 +189,7 @@ class Lifecycle:
                 spec_fingerprint=record.spec_fingerprint,
                 series=record.series,
             )
-            return Done(UNCHANGED, record.meet_url)
+            return Done(UNCHANGED, record.meet_url, record.calendar_event_id)
         self.check_rep(spec.organizer)
         try:
             meeting = self.calendar.ensure_event(
@@ -247,7 +249,7 @@ class Lifecycle:
             spec_fingerprint=spec.fingerprint(),
             series=series,
         )
-        return Done(action, meeting.meet_url)
+        return Done(action, meeting.meet_url, meeting.event_id)
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -263,8 +265,3 @@ class Lifecycle:
 
     def _record(self, claim: Claim) -> DealRecord:
         return self.store.deal_record(claim.provider, claim.account_id, claim.deal_id)
-
-    def _event_id(self, claim: Claim) -> str:
-        event_id = self._record(claim).calendar_event_id
-        assert event_id is not None
-        return event_id

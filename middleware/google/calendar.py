@@ -30,7 +30,7 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from middleware.errors import MiddlewareError, PermanentError, RestoreRefused, RetryableError
+from middleware.errors import MiddlewareError, RestoreRefused, RetryableError
 from middleware.google.client import Client
 from middleware.google.credentials import Call, read_key_file
 from middleware.google.errors import DEFAULT_QUOTA_PARK_SECONDS, error_status
@@ -43,6 +43,7 @@ from middleware.google.events import (
     next_request_id,
     reconcile,
 )
+from middleware.google.zones import CalendarZones
 from middleware.meetings import MeetingSpec
 
 __all__ = ["GoogleCalendar"]
@@ -92,7 +93,7 @@ class GoogleCalendar:
         self.client_id: str = self._client.delegation.client_id
         self._conference_poll = tuple(conference_poll)
         self._sleep = sleep
-        self._zones: dict[tuple[str, str], str | None] = {}
+        self._zones = CalendarZones(self._client)
         self._link_in_description = link_in_description
 
     @classmethod
@@ -255,25 +256,8 @@ class GoogleCalendar:
         )
 
     def calendar_time_zone(self, organizer: str, calendar_id: str) -> str | None:
-        """The time zone of the rep's calendar: the top-level ``timeZone`` of an
-        ``events.list`` answer, which the ``calendar.events`` scope allows (reference addendum
-        §B4). Read once per rep and calendar, then cached. Raises like :meth:`ensure_event`."""
-        key = (organizer.strip().lower(), calendar_id)
-        if key not in self._zones:
-            call = Call(organizer=organizer, calendar_id=calendar_id)
-            events = self._client.service(organizer, call).events()
-            try:
-                body = self._client.execute(
-                    events.list(calendarId=calendar_id, maxResults=1), call, "list"
-                )
-            except PermanentError as exc:
-                # The zone only refines how a start without offset is read; a refusal here is
-                # not the booking's failure (the insert will say what is wrong, if anything).
-                log.warning("no calendar time zone for %s: %s", organizer, exc.message)
-                body = None
-            zone = (body or {}).get("timeZone")
-            self._zones[key] = str(zone) if zone else None
-        return self._zones[key]
+        """The time zone of the rep's calendar (:class:`~middleware.google.zones.CalendarZones`)."""
+        return self._zones.get(organizer, calendar_id)
 
     # ---- plumbing --------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ the link and never makes a second meeting.
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 
 from middleware.schema import deals, events
 from middleware.store.base import StoreBase
@@ -66,17 +67,18 @@ class DealLedger(StoreBase):
         """Remember the live Calendar event and Meet URL before anything is written to the CRM."""
         if not meet_url:
             raise ValueError("refusing to record an empty Meet URL")
-        self._set_deal(
-            claim,
-            calendar_event_id=calendar_event_id,
-            calendar_id=calendar_id,
-            organizer=organizer,
-            meet_url=meet_url,
-            spec_fingerprint=spec_fingerprint,
-            meeting_state="live",
-            event_series=series,
-        )
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # the deal and the event together
+            self._set_deal(
+                claim,
+                conn=conn,
+                calendar_event_id=calendar_event_id,
+                calendar_id=calendar_id,
+                organizer=organizer,
+                meet_url=meet_url,
+                spec_fingerprint=spec_fingerprint,
+                meeting_state="live",
+                event_series=series,
+            )
             conn.execute(
                 update(events)
                 .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
@@ -88,10 +90,14 @@ class DealLedger(StoreBase):
         restore it when the deal comes back)."""
         self._set_deal(claim, meeting_state="cancelled", spec_fingerprint=None)
 
-    def _set_deal(self, claim: Claim, **values: object) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(deals)
-                .where(self._deal_key(claim.provider, claim.account_id, claim.deal_id))
-                .values(**values, updated_at=self.clock())
-            )
+    def _set_deal(self, claim: Claim, conn: Connection | None = None, **values: object) -> None:
+        statement = (
+            update(deals)
+            .where(self._deal_key(claim.provider, claim.account_id, claim.deal_id))
+            .values(**values, updated_at=self.clock())
+        )
+        if conn is not None:
+            conn.execute(statement)
+            return
+        with self.engine.begin() as own:
+            own.execute(statement)

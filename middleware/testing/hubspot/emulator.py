@@ -8,7 +8,6 @@ seeds the portal every HubSpot account starts with, and starts and stops the ser
 from __future__ import annotations
 
 import re
-import threading
 
 from middleware.testing.hubspot.account import AccountRoutes
 from middleware.testing.hubspot.catalog import CatalogRoutes
@@ -25,10 +24,11 @@ from middleware.testing.hubspot.model import (
 )
 from middleware.testing.hubspot.owners import OwnerRoutes
 from middleware.testing.hubspot.seeding import Seeding
-from middleware.testing.hubspot.server import EmulatorServer
+from middleware.testing.hubspot.server import Served
 
 
 class HubSpotEmulator(
+    Served,
     Seeding,
     FaultInjection,
     Dispatch,
@@ -44,6 +44,8 @@ class HubSpotEmulator(
     CRM" with :meth:`set_deal_properties`; read it with :meth:`deal_properties`. Every request
     is logged in :attr:`requests` and every successful deal PATCH in :attr:`patches`.
     """
+
+    thread_name = "hubspot-emulator"
 
     def __init__(
         self,
@@ -96,40 +98,6 @@ class HubSpotEmulator(
         ]
 
     # ---- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> HubSpotEmulator:
-        """Listen on 127.0.0.1 at a free port, serving from a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("HubSpotEmulator already started")
-        self._stopping.clear()
-        self._server = EmulatorServer(self._handle, self._stopping)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="hubspot-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and drop open (keep-alive) connections; pending delays end at once."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> HubSpotEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def reset_log(self) -> None:
         """Forget the logged :attr:`requests` and :attr:`patches` (state is kept)."""

@@ -107,3 +107,51 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
         # Silence the default per-request line on stderr; the emulator keeps its own log.
         pass
+
+
+class Served:
+    """``start``/``stop``/``with`` for an emulator that answers through ``_handle``.
+
+    The emulator provides ``_handle``, ``_server``, ``_thread`` and ``_stopping`` (an Event
+    that ends pending delays) and names its thread with ``thread_name``.
+    """
+
+    thread_name = "emulator"
+    _server: EmulatorServer | None
+    _thread: threading.Thread | None
+    _stopping: threading.Event
+    _handle: Any
+
+    def start(self) -> Any:
+        """Listen on 127.0.0.1 at a free port, serving from a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} already started")
+        self._stopping.clear()
+        self._server = EmulatorServer(self._handle, self._stopping)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=self.thread_name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and drop open (keep-alive) connections; pending delays end at once."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

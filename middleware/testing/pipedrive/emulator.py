@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from middleware.testing.hubspot.server import EmulatorServer
+from middleware.testing.hubspot.server import EmulatorServer, Served
 from middleware.testing.hubspot.wire import Response
 
 JsonDict = dict[str, Any]
@@ -51,10 +51,12 @@ def _error(status: int, message: str) -> Response:
     return Response(status, {"success": False, "error": message, "errorCode": status})
 
 
-class PipedriveEmulator:
+class PipedriveEmulator(Served):
     """Seed with :meth:`add_user`, :meth:`add_person`, :meth:`add_deal`; change the CRM with
     :meth:`set_fields`, :meth:`move`, :meth:`delete_deal`; read with :meth:`fields`.
     Every request is logged in :attr:`requests`, every successful PATCH in :attr:`patches`."""
+
+    thread_name = "pipedrive-emulator"
 
     def __init__(
         self,
@@ -292,32 +294,3 @@ class PipedriveEmulator:
         if self._server is None:
             raise RuntimeError("PipedriveEmulator is not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> PipedriveEmulator:
-        self._stopping.clear()
-        self._server = EmulatorServer(self._handle, self._stopping)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="pipedrive-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> PipedriveEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
