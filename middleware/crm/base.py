@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from middleware.errors import ConfigError, PermanentError
 from middleware.model import Deal, NewEvent
@@ -189,6 +189,27 @@ class NotConfiguredClient:
 
     def close(self) -> None:
         return None
+
+
+#: Ids that are stored fit a signed 64-bit integer (PostgreSQL BIGINT).
+MAX_ID = 2**63 - 1
+
+
+def strict_id(value: Any) -> int | None:
+    """A positive id sent as a JSON integer or a string of ASCII digits; else None.
+
+    ``5.9``, ``" 12 "``, ``"٣"`` and ``True`` are not ids: reading them as 5, 12 or 3 would
+    process the wrong deal.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:

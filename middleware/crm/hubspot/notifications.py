@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from middleware.crm.base import ParsedBatch
+from middleware.crm.base import ParsedBatch, strict_id
 from middleware.errors import PayloadError
 from middleware.model import NewEvent
 
@@ -35,7 +35,6 @@ PROVIDER = "hubspot"
 DEAL_OBJECT_TYPE = "0-3"
 STAGE_PROPERTY = "dealstage"
 #: Upper bounds of what is stored: ids fit a signed 64-bit integer, times end before year 10000.
-MAX_ID = 2**63 - 1
 MAX_OCCURRED_AT_MS = 253_402_300_800_000
 MAX_VALUE_LENGTH = 500
 MAX_TYPE_LABEL = 80
@@ -162,23 +161,6 @@ def deal_action(n: Mapping[str, Any]) -> str | None:
     if kind.startswith("object.") and str(n.get("objectTypeId")) == DEAL_OBJECT_TYPE:
         return kind[len("object.") :]
     return None
-
-
-def strict_id(value: Any) -> int | None:
-    """A positive id sent as a JSON integer or a string of ASCII digits; else None.
-
-    ``5.9``, ``" 12 "``, ``"٣"`` and ``True`` are not ids: reading them as 5, 12 or 3 would
-    process the wrong deal.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        number = int(value)
-    else:
-        return None
-    return number if 0 < number <= MAX_ID else None
 
 
 def _new_event(n: Mapping[str, Any]) -> NewEvent:

@@ -105,7 +105,7 @@ def parse_enrollment(body: bytes, *, version: str = "v3") -> NewEvent:
     The deal id is read from each of :data:`DEAL_ID_FIELDS` present, a plain value or
     ``{"value": …}`` (the legacy API's property shape); every one present must be a strict id
     (a positive integer or a string of ASCII digits: ``5.9``, ``" 12 "``, ``"٣"`` are refused,
-    like ``notifications.strict_id``) and they must agree.
+    like ``crm.base.strict_id``) and they must agree.
 
     The portal is ``portalId`` (top level, plain or ``{"value": …}``), which the legacy deals
     API object carries. The CRM v3 object has none, and the reference documents no deal

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from middleware.crm.base import ParsedBatch, WebhookRequest, lower_headers
+from middleware.crm.base import ParsedBatch, WebhookRequest, lower_headers, strict_id
 from middleware.errors import PayloadError, SignatureError, WebhookError
 from middleware.model import NewEvent
 
 PROVIDER = "pipedrive"
-MAX_ID = 2**63 - 1
 #: epoch seconds before year 10000; a larger number is read as milliseconds
 MAX_EPOCH_SECONDS = 253_402_300_800
 MAX_KEY_LENGTH = 255
@@ -193,20 +192,6 @@ def _trigger(
             if key in fields:
                 return key
     return None
-
-
-def strict_id(value: Any) -> int | None:
-    """A positive id sent as a JSON integer or a string of ASCII digits; else None (a float,
-    a bool or ``" 12 "`` is not an id)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        number = int(value)
-    else:
-        return None
-    return number if 0 < number <= MAX_ID else None
 
 
 def parse_timestamp(value: Any) -> datetime | None:
