@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -14,6 +14,7 @@ from middleware.database import make_engine
 from middleware.services import Services
 from middleware.settings import Settings, load_settings
 from middleware.store import Store
+from middleware.web.hosts import on_operator_listener
 
 MAX_BODY_BYTES = 1024 * 1024  # CONTRACT.md: a body over 1 MiB is answered 413
 
@@ -45,6 +46,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
     _register_error_handlers(app)
+
+    @app.before_request
+    def _operator_pages_on_their_listener() -> ResponseReturnValue | None:
+        if on_operator_listener(request.path, request.environ, settings):
+            return None
+        return jsonify(error="no such endpoint"), 404
+
     return app
 
 

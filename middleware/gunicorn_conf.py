@@ -46,8 +46,15 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 def on_starting(server: Any) -> None:
     from middleware.database import make_engine, upgrade_schema
+    from middleware.web.hosts import startup_warnings
 
     settings = _settings()
+    if settings.admin_bind and settings.admin_bind not in server.cfg.bind:
+        # The Procfile's --bind names the public port; the admin API gets a listener of its own
+        # (the listeners are made right after this hook).
+        server.cfg.set("bind", [*server.cfg.bind, settings.admin_bind])
+    for warning in startup_warnings(settings):
+        print(f"middleware: warning: {warning}", file=sys.stderr, flush=True)
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         upgrade_schema(engine)

@@ -82,6 +82,27 @@ def _no_slash(url: str | None) -> str | None:
     return url.rstrip("/") or None if url else None
 
 
+def _host_list(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    if isinstance(value, tuple):
+        return value
+    return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+
+
+def _hosts(value: str) -> None:
+    for host in _host_list(value):
+        if "/" in host or "://" in host or " " in host:
+            raise ValidationError(
+                f"{host!r} is not a host name: list names such as hooks.example.com,"
+                " comma-separated (no scheme, no path)"
+            )
+
+
+def _bind(value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValidationError("must be HOST:PORT, e.g. 127.0.0.1:9000")
+
+
 def env(
     name: str,
     kind: Callable[..., fields.Field],
@@ -157,6 +178,10 @@ class Settings:
     public_base_url: str | None = env(
         "PUBLIC_BASE_URL", fields.String, validate=_http_url, normalize=_no_slash
     )
+    allowed_hosts: tuple[str, ...] = env(
+        "ALLOWED_HOSTS", fields.String, (), validate=_hosts, normalize=_host_list
+    )
+    admin_bind: str | None = env("ADMIN_BIND", fields.String, validate=_bind)
     port: int = env("PORT", fields.Integer, 8000, validate=validate.Range(min=1, max=65535))
     web_concurrency: int = env(
         "WEB_CONCURRENCY", fields.Integer, 2, validate=validate.Range(min=1, max=64)
@@ -202,6 +227,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         value = loaded[f.metadata["env"]]
         normalize = f.metadata["normalize"]
         values[f.name] = normalize(value) if normalize and value is not None else value
+    if values["admin_bind"] and values["admin_bind"].rpartition(":")[2] == str(values["port"]):
+        raise ConfigError("ADMIN_BIND: must not use PORT's port; the admin API needs its own")
     if bool(values["pipedrive_webhook_user"]) != bool(values["pipedrive_webhook_password"]):
         raise ConfigError(
             "PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD must be set together"

@@ -11,7 +11,7 @@ from typing import Any
 from middleware.crm import hubspot
 
 SECRET = "test-client-secret-0f6b"
-ADMIN_TOKEN = "admin-token-for-tests"
+ADMIN_TOKEN = "admin-token-for-tests-5f0c2a9e7d3b41c8"
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_RULES = (REPO / "config" / "middleware.toml").read_text()
 

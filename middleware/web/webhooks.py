@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from middleware.crm.base import WebhookRequest
 from middleware.errors import WebhookError
 from middleware.services import services
+from middleware.web.hosts import host_allowed, host_refusal
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 #: At most this many unusable notifications are described one by one in a response.
@@ -28,7 +29,7 @@ def signed_uri(req: Request, public_base_url: str | None) -> str:
 
     The path and query are taken as sent on the wire (gunicorn's ``RAW_URI``), not as
     Werkzeug decoded them; scheme and host come from ``PUBLIC_BASE_URL`` when the service
-    runs behind a proxy, else from the request itself.
+    runs behind a proxy, else from the request itself (a host ``web/hosts.py`` allows).
     """
     environ = req.environ
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
@@ -50,6 +51,9 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
     intake = svc.intakes.get((provider, variant))
     if intake is None:
         return jsonify(error=f"no webhook endpoint at {request.path}"), 404
+    if not host_allowed(request.host, svc.settings):
+        log.warning("%s webhook refused: unknown Host %r", provider, request.host[:100])
+        return jsonify(error=host_refusal(request.host)), 400
     incoming = WebhookRequest(
         headers=dict(request.headers.items()),
         body=request.get_data(cache=False),  # raises 413 past MAX_CONTENT_LENGTH

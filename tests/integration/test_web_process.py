@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import requests
 from sqlalchemy import create_engine, text
 
-from tests.builders import SECRET, SHIPPED_RULES
+from tests.builders import ADMIN_TOKEN, SECRET, SHIPPED_RULES
 from tests.procs import Proc, free_port
 
 
@@ -56,3 +57,24 @@ def test_gunicorn_refuses_bad_settings_with_one_line(tmp_path: Path, make_env: A
     assert "configuration error: rules file" in output and "meeting.send_updates" in output
     assert "Traceback" not in output
     web.stop()
+
+
+def test_admin_bind_is_a_listener_of_its_own(tmp_path: Path, make_env: Any) -> None:
+    admin_port = free_port()
+    env = make_env(ADMIN_BIND=f"127.0.0.1:{admin_port}")
+    web = Proc("web", env, cwd=tmp_path, log=tmp_path / "web.log", port=free_port())
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    try:
+        web.wait_ready()
+        admin_url = f"http://127.0.0.1:{admin_port}"
+        on_public = requests.get(web.url + "/admin/events", headers=auth, timeout=5)
+        on_admin = requests.get(admin_url + "/admin/events", headers=auth, timeout=5)
+        assert (on_public.status_code, on_public.json()) == (404, {"error": "no such endpoint"})
+        assert on_admin.status_code == 200 and on_admin.json()["events"] == []
+        assert requests.get(web.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        web.stop()
+    output = web.output()
+    assert f"127.0.0.1:{admin_port}" in output  # gunicorn says it listens there
+    assert "neither PUBLIC_BASE_URL nor ALLOWED_HOSTS is set" in output
+    assert ADMIN_TOKEN not in output
