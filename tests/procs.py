@@ -29,10 +29,20 @@ def free_port() -> int:
 
 
 class Proc:
-    """One process type started from the Procfile with ``bash -c``, in its own process group."""
+    """One process type started from the Procfile with ``bash -c``, in its own process group.
+
+    ``command`` replaces the Procfile's line (a benchmark's baseline server, run the same way).
+    """
 
     def __init__(
-        self, kind: str, env: dict[str, str], *, cwd: Path, log: Path, port: int | None = None
+        self,
+        kind: str,
+        env: dict[str, str],
+        *,
+        cwd: Path,
+        log: Path,
+        port: int | None = None,
+        command: str | None = None,
     ) -> None:
         self.kind = kind
         self.port = port
@@ -44,7 +54,7 @@ class Proc:
             full_env["PORT"] = str(port)
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
-            ["bash", "-c", "exec " + procfile()[kind].strip()],
+            ["bash", "-c", "exec " + (command or procfile()[kind]).strip()],
             env=full_env,
             cwd=cwd,
             stdout=self._log,

@@ -1,0 +1,41 @@
+"""The benchmarks run (smoke mode): each prints its table with a same-run baseline.
+
+Nothing here judges a figure; the table's numbers go to BENCHMARKS.md from full runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.builders import REPO
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _rows(table: str) -> list[list[str]]:
+    lines = [ln for ln in table.splitlines() if ln.startswith("| ") and "---" not in ln]
+    return [[cell.strip() for cell in ln.strip("|").split("|")] for ln in lines[1:]]
+
+
+def test_ingest_smoke_prints_both_sides_and_stores_what_it_was_sent() -> None:
+    out = _run("bench.ingest", "--smoke", "--store", "sqlite")
+    assert "### Ingest" in out
+    rows = _rows(out)
+    assert [r[1] for r in rows] == ["1", "100"]
+    for row in rows:
+        errors, stored = row[10], row[11]
+        assert errors == "0/0", row
+        ours, base = (int(n.replace(",", "")) for n in stored.split("/"))
+        assert ours > 0 and base > 0, row
