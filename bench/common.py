@@ -6,6 +6,7 @@ numbers drift on a shared machine, ratios much less. Nothing here asserts a time
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ PG_SERVER_URL = os.environ.get(
     "MIDDLEWARE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 WRK_SCRIPT = Path(__file__).with_name("wrk_requests.lua")
+_event_ids = itertools.count(1)
 
 
 def pg_reachable() -> bool:
@@ -170,3 +172,29 @@ def _cell(value: Any) -> str:
 
 def ratio(ours: float, baseline: float) -> float:
     return ours / baseline if baseline else 0.0
+
+
+def notifications(
+    count: int, stage: str, *, deals: Sequence[int] | None = None
+) -> list[dict[str, object]]:
+    """HubSpot "deal entered ``stage``" notifications with fresh event ids (deal ids cycle)."""
+    out = []
+    for _ in range(count):
+        event_id = next(_event_ids)
+        out.append(
+            {
+                "eventId": event_id,
+                "subscriptionId": 25,
+                "portalId": 62515,
+                "appId": 1160452,
+                "occurredAt": 1_795_000_000_000 + event_id,
+                "subscriptionType": "deal.propertyChange",
+                "attemptNumber": 0,
+                "objectId": deals[event_id % len(deals)] if deals else 10_000 + event_id % 50_000,
+                "propertyName": "dealstage",
+                "propertyValue": stage,
+                "changeSource": "CRM_UI",
+                "sourceId": "userId:45678",
+            }
+        )
+    return out

@@ -14,7 +14,6 @@ large); the single-notification runs ``--seconds``.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from bench import raw_app
 from bench.common import (
     REPO,
     WrkResult,
+    notifications,
     pg_database,
     pg_reachable,
     print_table,
@@ -46,30 +46,6 @@ RULES = REPO / "config" / "middleware.toml"
 #: as duplicates, and the run says so). Batches of 100 are ~33 kB each: their runs are short.
 MAX_REQUESTS_PER_SECOND = {1: 8000, 100: 900}
 MAX_BATCH_SECONDS = 4.0
-_event_ids = itertools.count(1)
-
-
-def notifications(count: int, stage: str) -> list[dict[str, object]]:
-    out = []
-    for _ in range(count):
-        event_id = next(_event_ids)
-        out.append(
-            {
-                "eventId": event_id,
-                "subscriptionId": 25,
-                "portalId": 62515,
-                "appId": 1160452,
-                "occurredAt": 1_795_000_000_000 + event_id,
-                "subscriptionType": "deal.propertyChange",
-                "attemptNumber": 0,
-                "objectId": 10_000 + event_id % 50_000,
-                "propertyName": "dealstage",
-                "propertyValue": stage,
-                "changeSource": "CRM_UI",
-                "sourceId": "userId:45678",
-            }
-        )
-    return out
 
 
 def build_requests(path: Path, uri: str, *, batch: int, count: int, sign: bool) -> None:

@@ -39,3 +39,14 @@ def test_ingest_smoke_prints_both_sides_and_stores_what_it_was_sent() -> None:
         assert errors == "0/0", row
         ours, base = (int(n.replace(",", "")) for n in stored.split("/"))
         assert ours > 0 and base > 0, row
+
+
+def test_pipeline_smoke_books_every_event_at_each_concurrency() -> None:
+    out = _run("bench.pipeline", "--smoke", "--concurrency", "1", "4")
+    assert "### Pipeline" in out
+    rows = _rows(out)
+    assert [r[0] for r in rows] == ["1", "4"]
+    for row in rows:
+        events_per_second, bound, ratio = (float(v.replace(",", "")) for v in row[2:5])
+        assert events_per_second > 0 and bound > 0 and ratio > 0
+        assert float(row[8]) >= 4  # deal, contacts, owner and write-back: the CRM saw each event
