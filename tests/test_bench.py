@@ -50,3 +50,11 @@ def test_pipeline_smoke_books_every_event_at_each_concurrency() -> None:
         events_per_second, bound, ratio = (float(v.replace(",", "")) for v in row[2:5])
         assert events_per_second > 0 and bound > 0 and ratio > 0
         assert float(row[8]) >= 4  # deal, contacts, owner and write-back: the CRM saw each event
+
+
+def test_growth_smoke_times_intake_and_claim_at_each_size() -> None:
+    out = _run("bench.growth", "--smoke", "--store", "sqlite")
+    rows = _rows(out)
+    assert [r[1] for r in rows] == ["1,000", "10,000"]
+    for row in rows:
+        assert all(float(v.replace(",", "")) > 0 for v in row[2:])
