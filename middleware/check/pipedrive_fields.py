@@ -78,7 +78,7 @@ def _check_field(
             False,
             name,
             f"no deal field has the key {key!r}: {_CREATE} {rules_key} "
-            f"(Copy API key in the field's menu){_hint(kind, fields)}",
+            f"(the field's ⋯ menu → Copy API key){_hint(kind, fields)}",
         )
     label, type_ = str(field.get("field_name") or key), str(field.get("field_type"))
     if not field.get("is_custom_field"):

@@ -90,13 +90,16 @@ def send_sample_webhook(
     "--rep",
     "reps",
     multiple=True,
-    help="rep email to check with Google [default: every HubSpot owner]",
+    help="rep email to check with Google [default: every HubSpot owner and active Pipedrive "
+    "user of the CRMs in use]",
 )
 @one_line_errors
 def check(reps: tuple[str, ...]) -> None:
     """Check the whole set-up and print one line per check with what to fix.
 
-    Exit code 0 only when every check passes.
+    Only the CRMs in use are checked (HubSpot once HUBSPOT_ACCESS_TOKEN or
+    HUBSPOT_CLIENT_SECRET is set, Pipedrive once any PIPEDRIVE_* setting is). Exit code 0 only
+    when every check passes.
     """
     from middleware.check import run_checks
 

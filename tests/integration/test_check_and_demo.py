@@ -40,6 +40,8 @@ def test_all_checks_pass(stack_env: dict[str, str]) -> None:
         line.startswith("ok    trigger stages: demoscheduled = Demo Scheduled") for line in lines
     )
     assert lines[-1].endswith("0 failing")
+    # HubSpot only: no Pipedrive setting, so no Pipedrive line (and no failure for it).
+    assert not any("pipedrive" in line.lower() for line in lines), lines
 
 
 def test_delegation_refused(stack_env: dict[str, str], google: GoogleEmulator) -> None:
