@@ -86,9 +86,7 @@ def resolve_stages(
             resolved.append(name)
             continue
         matches = (
-            [s for s in stages if s.label.strip().lower() == name.strip().lower()]
-            if labels
-            else []
+            [s for s in stages if s.label.strip().lower() == name.strip().lower()] if labels else []
         )
         if len(matches) == 1:
             resolved.append(matches[0].id)

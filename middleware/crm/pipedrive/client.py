@@ -184,4 +184,3 @@ class PipedriveClient(PipedriveMetadata):
                 },
             )
         self._json(response, what)
-

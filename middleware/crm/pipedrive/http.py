@@ -98,7 +98,6 @@ class PipedriveHTTP:
                 return
             seen.add(str(cursor))
 
-
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
