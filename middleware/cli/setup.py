@@ -90,13 +90,16 @@ def send_sample_webhook(
     "--rep",
     "reps",
     multiple=True,
-    help="rep email to check with Google [default: every HubSpot owner]",
+    help="rep email to check with Google [default: every HubSpot owner and active Pipedrive "
+    "user of the CRMs in use]",
 )
 @one_line_errors
 def check(reps: tuple[str, ...]) -> None:
     """Check the whole set-up and print one line per check with what to fix.
 
-    Exit code 0 only when every check passes.
+    Only the CRMs in use are checked (HubSpot once HUBSPOT_ACCESS_TOKEN or
+    HUBSPOT_CLIENT_SECRET is set, Pipedrive once any PIPEDRIVE_* setting is). Exit code 0 only
+    when every check passes.
     """
     from middleware.check import run_checks
 
@@ -193,18 +196,26 @@ def _bad_input(message: str) -> NoReturn:
 
 @cli.command("demo")
 @click.option(
+    "--crm",
+    type=click.Choice(["hubspot", "pipedrive"]),
+    default="hubspot",
+    show_default=True,
+    help="the CRM whose emulator sends the webhook",
+)
+@click.option(
     "--timeout", type=float, default=60.0, show_default=True, help="seconds to wait for the meeting"
 )
 @one_line_errors
-def demo(timeout: float) -> None:
+def demo(crm: str, timeout: float) -> None:
     """See it work without a Google or CRM account (the emulators ship with the package).
 
-    Starts the local emulators of Google and HubSpot from the test suite, the web process and
-    the worker on a throwaway SQLite database, sends a signed webhook for a sample deal, and
-    prints the Meet link, the event as Google's emulator holds it and the deal's written-back
-    properties; then stops everything.
+    Starts the local emulators of Google and of the CRM (HubSpot, or Pipedrive with --crm
+    pipedrive) from the test suite, the web process and the worker on a throwaway SQLite
+    database, sends the CRM's webhook for a sample deal (HubSpot's signed one, Pipedrive's v2
+    one with basic auth), and prints the Meet link, the event as Google's emulator holds it
+    and the deal's written-back fields; then stops everything.
     """
     from middleware.demo import run_demo
 
-    if not run_demo(timeout=timeout, echo=click.echo):
+    if not run_demo(crm=crm, timeout=timeout, echo=click.echo):
         sys.exit(1)

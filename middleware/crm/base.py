@@ -69,12 +69,15 @@ class Stage:
     pipeline: str
 
 
-def resolve_stages(names: Sequence[str], stages: Sequence[Stage], *, key: str) -> tuple[str, ...]:
+def resolve_stages(
+    names: Sequence[str], stages: Sequence[Stage], *, key: str, labels: bool = True
+) -> tuple[str, ...]:
     """Stage ids for rules that name stages by id or by label (``"Demo Scheduled"``).
 
     An id is kept as it is; a label (compared without case or surrounding spaces) must name
-    exactly one stage. Raises :class:`~middleware.errors.ConfigError` with one line naming the
-    rules ``key``, the label and the stages it could mean. Pure.
+    exactly one stage; with ``labels=False`` (a CRM whose rules take ids only) every name must
+    be an id. Raises :class:`~middleware.errors.ConfigError` with one line naming the rules
+    ``key``, the name and the stages it could mean. Pure.
     """
     by_id = {s.id for s in stages}
     resolved: list[str] = []
@@ -82,12 +85,15 @@ def resolve_stages(names: Sequence[str], stages: Sequence[Stage], *, key: str) -
         if name in by_id:
             resolved.append(name)
             continue
-        matches = [s for s in stages if s.label.strip().lower() == name.strip().lower()]
+        matches = (
+            [s for s in stages if s.label.strip().lower() == name.strip().lower()] if labels else []
+        )
         if len(matches) == 1:
             resolved.append(matches[0].id)
         elif not matches:
             known = ", ".join(f"{s.id} ({s.label!r} in {s.pipeline})" for s in stages[:30])
-            raise ConfigError(f"{key}: no deal stage has the id or label {name!r}; stages: {known}")
+            what = "the id or label" if labels else "the id"
+            raise ConfigError(f"{key}: no deal stage has {what} {name!r}; stages: {known}")
         else:
             which = ", ".join(f"{s.id} in {s.pipeline}" for s in matches)
             raise ConfigError(

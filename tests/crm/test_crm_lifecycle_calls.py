@@ -52,3 +52,11 @@ def test_unknown_and_ambiguous_labels_are_one_line_errors() -> None:
     with pytest.raises(ConfigError, match="names 2 stages .*use the id") as info:
         resolve_stages(["Demo Scheduled"], STAGES, key="hubspot.trigger_stages")
     assert "\n" not in str(info.value)
+
+
+def test_without_labels_only_ids_resolve() -> None:
+    assert resolve_stages(["991"], STAGES, key="k", labels=False) == ("991",)
+    with pytest.raises(
+        ConfigError, match=r"^pipedrive\.trigger_stage_ids: no deal stage has the id 'Lost'"
+    ):
+        resolve_stages(["Lost"], STAGES, key="pipedrive.trigger_stage_ids", labels=False)

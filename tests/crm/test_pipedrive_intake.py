@@ -197,3 +197,13 @@ def test_timestamps_in_milliseconds_and_digit_strings_are_read() -> None:
     ms = parse(webhook(previous={"stage_id": 2}, timestamp=1727447128000)).events[0]
     digits = parse(webhook(previous={"stage_id": 2}, timestamp="1727447128")).events[0]
     assert ms.occurred_at == digits.occurred_at == datetime.fromtimestamp(1727447128, UTC)
+
+
+def test_basic_auth_headers_are_what_check_basic_auth_accepts() -> None:
+    from middleware.crm.pipedrive import basic_auth_headers, check_basic_auth
+
+    headers = basic_auth_headers("pd-hook", "s3cret:with:colons-ü")
+    assert headers["Authorization"].startswith("Basic ")
+    check_basic_auth(headers, user="pd-hook", password="s3cret:with:colons-ü")
+    with pytest.raises(SignatureError):
+        check_basic_auth(headers, user="pd-hook", password="s3cret:with:colons")

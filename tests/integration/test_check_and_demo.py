@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from middleware.cli import cli
@@ -40,6 +41,8 @@ def test_all_checks_pass(stack_env: dict[str, str]) -> None:
         line.startswith("ok    trigger stages: demoscheduled = Demo Scheduled") for line in lines
     )
     assert lines[-1].endswith("0 failing")
+    # HubSpot only: no Pipedrive setting, so no Pipedrive line (and no failure for it).
+    assert not any("pipedrive" in line.lower() for line in lines), lines
 
 
 def test_delegation_refused(stack_env: dict[str, str], google: GoogleEmulator) -> None:
@@ -148,12 +151,21 @@ def test_wrong_hubspot_token(stack_env: dict[str, str]) -> None:
     assert "pat-wrong" not in "\n".join(lines)
 
 
-def test_demo_runs_to_completion(tmp_path: Path, make_env: Any) -> None:
+@pytest.mark.parametrize(
+    "args, crm, written",
+    [
+        ((), "HubSpot", '"demo_calendar_event_id"'),  # the default
+        (("--crm", "pipedrive"), "Pipedrive", '"Demo Calendar event id"'),
+    ],
+)
+def test_demo_runs_to_completion(
+    tmp_path: Path, make_env: Any, args: tuple[str, ...], crm: str, written: str
+) -> None:
     # Outside the checkout: the demo needs only the installed package (its emulators ship in
     # middleware.testing), not the repository's tests/ or config/.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [sys.executable, "-m", "middleware.cli", "demo", "--timeout", "90"],
+        [sys.executable, "-m", "middleware.cli", "demo", *args, "--timeout", "90"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -161,6 +173,14 @@ def test_demo_runs_to_completion(tmp_path: Path, make_env: Any) -> None:
         timeout=150,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f", {crm} at http://127.0.0.1:" in result.stdout
     assert "Meet link: https://meet.google.com/" in result.stdout
-    assert '"demo_calendar_event_id"' in result.stdout
+    assert f"The deal's written-back {crm} fields (deal 4242):" in result.stdout
+    assert written in result.stdout
     assert "stopped the web process" in result.stdout
+
+
+def test_demo_refuses_an_unknown_crm() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--crm", "salesforce"])
+    assert result.exit_code == 2
+    assert "'salesforce' is not one of 'hubspot', 'pipedrive'" in result.output

@@ -14,6 +14,7 @@ from middleware.crm.base import CRMClient, NotConfiguredClient, WebhookIntake
 from middleware.crm.pipedrive.intake import (
     PROVIDER,
     PipedriveIntake,
+    basic_auth_headers,
     check_basic_auth,
     parse_webhook,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "PROVIDER",
     "PipedriveIntake",
     "PipedriveModule",
+    "basic_auth_headers",
     "check_basic_auth",
     "parse_webhook",
 ]

@@ -50,6 +50,13 @@ class _Invalid(Exception):
     """A deal webhook the service would act on, with a field it cannot use."""
 
 
+def basic_auth_headers(user: str, password: str) -> dict[str, str]:
+    """The headers Pipedrive sends with a webhook whose HTTP auth is ``user``/``password``
+    (§2.1): the demo and the tests authenticate exactly as :func:`check_basic_auth` checks."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+
+
 def check_basic_auth(headers: Mapping[str, str], *, user: str, password: str) -> None:
     """Raise :class:`SignatureError` (401, with ``WWW-Authenticate: Basic``) unless the request
     carries ``Authorization: Basic base64(user:password)``; both parts are compared in

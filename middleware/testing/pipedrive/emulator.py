@@ -9,8 +9,8 @@ Models the documented API (``shared/reference/crm-webhooks-and-apis.md`` §2.5,
   string, date ``"2024-01-01"``, time ``{"value": "09:00:00", "timezone_name": …}``);
   PATCH validates keys (an unknown key is a 400) and ``null`` clears a field;
 * ``GET /api/v2/persons/{id}`` (``emails``), ``GET /v1/deals/{id}/participants`` (v1 person
-  objects with ``email``, ``start``-paged), ``GET /v1/users/{id}``, ``GET /api/v2/stages``
-  (cursor-paged);
+  objects with ``email``, ``start``-paged);
+* users, stages and deal fields (``account.py``);
 * unconfirmed facts are switchable: ``time_with_zone`` (a time field read back with its zone
   or as a bare ``"09:00:00"``) and ``deleted_reads`` (a deleted deal answers 404, or is still
   read with ``is_deleted: true``, as Pipedrive keeps deleted deals for 30 days);
@@ -30,9 +30,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from middleware.testing.hubspot.server import EmulatorServer, Served
 from middleware.testing.hubspot.wire import Response
+from middleware.testing.pipedrive.account import PAGE_LIMIT, AccountRoutes
+from middleware.testing.pipedrive.account import error as _error
 
 JsonDict = dict[str, Any]
-PAGE_LIMIT = 500
 
 
 @dataclass
@@ -47,13 +48,10 @@ class _Deal:
     deleted: bool = False
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(status, {"success": False, "error": message, "errorCode": status})
-
-
-class PipedriveEmulator(Served):
-    """Seed with :meth:`add_user`, :meth:`add_person`, :meth:`add_deal`; change the CRM with
-    :meth:`set_fields`, :meth:`move`, :meth:`delete_deal`; read with :meth:`fields`.
+class PipedriveEmulator(Served, AccountRoutes):
+    """Seed with :meth:`define_field`, :meth:`add_user`, :meth:`add_person`, :meth:`add_deal`
+    (and :attr:`stages`); change the CRM with :meth:`set_fields`, :meth:`move`,
+    :meth:`delete_deal`, :meth:`remove_field`; read with :meth:`fields`.
     Every request is logged in :attr:`requests`, every successful PATCH in :attr:`patches`."""
 
     thread_name = "pipedrive-emulator"
@@ -63,11 +61,15 @@ class PipedriveEmulator(Served):
         *,
         api_token: str = "pd-test-token-0123456789",
         company_id: int = 8087566,
+        company_name: str = "Demo Company",
+        token_user_id: int | None = None,
         time_with_zone: bool = True,
         deleted_reads: str = "not_found",
     ) -> None:
         self.api_token = api_token
         self.company_id = company_id
+        self.company_name = company_name
+        self.token_user_id = token_user_id
         self.time_with_zone = time_with_zone
         if deleted_reads not in ("not_found", "flagged"):
             raise ValueError("deleted_reads is 'not_found' or 'flagged'")
@@ -77,6 +79,8 @@ class PipedriveEmulator(Served):
         self.deals: dict[int, _Deal] = {}
         #: custom field key → type (``varchar``, ``date``, ``time``)
         self.field_types: dict[str, str] = {}
+        #: custom field key → its name in Pipedrive's UI
+        self.field_names: dict[str, str] = {}
         self.stages: list[JsonDict] = [
             {"id": n, "name": name, "pipeline_id": 1, "order_nr": n, "is_deleted": False}
             for n, name in enumerate(
@@ -92,12 +96,6 @@ class PipedriveEmulator(Served):
         self._thread: threading.Thread | None = None
 
     # ---- seeding and changes "in the CRM" ------------------------------------------------
-
-    def define_field(self, key: str, type_: str = "varchar") -> None:
-        self.field_types[key] = type_
-
-    def add_user(self, user_id: int, email: str, name: str = "Sam Rep") -> None:
-        self.users[user_id] = {"id": user_id, "email": email, "name": name, "active_flag": True}
 
     def add_person(self, person_id: int, email: str, name: str = "Bo Buyer") -> None:
         self.persons[person_id] = {
@@ -189,7 +187,10 @@ class PipedriveEmulator(Served):
             ("GET", r"/api/v2/persons/(\d+)", self._get_person),
             ("GET", r"/v1/deals/(\d+)/participants", self._participants),
             ("GET", r"/v1/users/(\d+)", self._get_user),
+            ("GET", r"/v1/users/me", self._current_user),
+            ("GET", r"/v1/users", self._list_users),
             ("GET", r"/api/v2/stages", self._list_stages),
+            ("GET", r"/api/v2/dealFields", self._list_deal_fields),
         ]
 
     def _live_deal(self, deal_id: int) -> _Deal | None:
@@ -270,21 +271,6 @@ class PipedriveEmulator(Served):
         return Response(
             200,
             {"success": True, "data": items, "additional_data": {"pagination": pagination}},
-        )
-
-    def _get_user(self, user_id: int, query: Mapping[str, str], body: bytes) -> Response:
-        user = self.users.get(user_id)
-        if user is None:
-            return _error(404, "User not found")
-        return Response(200, {"success": True, "data": user})
-
-    def _list_stages(self, _: int, query: Mapping[str, str], body: bytes) -> Response:
-        start = int(query.get("cursor") or 0)
-        limit = min(int(query.get("limit", 100)), PAGE_LIMIT)
-        page = self.stages[start : start + limit]
-        cursor = str(start + limit) if start + limit < len(self.stages) else None
-        return Response(
-            200, {"success": True, "data": page, "additional_data": {"next_cursor": cursor}}
         )
 
     # ---- lifecycle -------------------------------------------------------------------------

@@ -117,3 +117,45 @@ def test_injected_faults_answer_once_then_the_api_serves(pd: PipedriveEmulator) 
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
     pd.fail_next(503, count=2)
     assert [get(pd, "/api/v2/deals/1").status_code for _ in range(3)] == [503, 503, 200]
+
+
+def test_the_current_user_is_the_tokens_user_with_its_company(pd: PipedriveEmulator) -> None:
+    pd.add_user(9, "admin@seller.example", "Ada Admin")
+    me = get(pd, "/v1/users/me").json()["data"]
+    assert (me["id"], me["email"], me["company_name"]) == (7, "rep@seller.example", "Demo Company")
+    assert me["company_id"] == 8087566 and me["is_you"] is True
+    pd.token_user_id = 9
+    assert get(pd, "/v1/users/me").json()["data"]["email"] == "admin@seller.example"
+    assert requests.get(pd.base_url + "/v1/users/me").status_code == 401
+
+
+def test_every_user_is_listed_active_or_not(pd: PipedriveEmulator) -> None:
+    pd.add_user(8, "gone@seller.example", active=False)
+    users = get(pd, "/v1/users").json()["data"]
+    assert [(u["id"], u["email"], u["active_flag"]) for u in users] == [
+        (7, "rep@seller.example", True),
+        (8, "gone@seller.example", False),
+    ]
+
+
+def test_deal_fields_list_system_and_custom_fields_cursor_paged(pd: PipedriveEmulator) -> None:
+    pd.define_field("d" * 40, "text", "Demo notes")
+    first = get(pd, "/api/v2/dealFields", limit=3).json()
+    assert [f["field_code"] for f in first["data"]] == ["title", "value", "stage_id"]
+    assert first["data"][0]["is_custom_field"] is False
+    fields, cursor = list(first["data"]), first["additional_data"]["next_cursor"]
+    while cursor:
+        page = get(pd, "/api/v2/dealFields", limit=3, cursor=cursor).json()
+        fields += page["data"]
+        cursor = page["additional_data"]["next_cursor"]
+    custom = {f["field_code"]: f for f in fields if f["is_custom_field"]}
+    assert {k: f["field_type"] for k, f in custom.items()} == {
+        MEET: "varchar",
+        DAY: "date",
+        TIME: "time",
+        "d" * 40: "text",
+    }
+    assert custom["d" * 40]["field_name"] == "Demo notes"
+    pd.remove_field(MEET)
+    codes = [f["field_code"] for f in get(pd, "/api/v2/dealFields", limit=500).json()["data"]]
+    assert MEET not in codes and DAY in codes
