@@ -22,7 +22,7 @@ from typing import Any
 
 from middleware.check import hubspot, pipedrive
 from middleware.check.base import CheckResult, CRMReport
-from middleware.check.service import check_database, check_google
+from middleware.check.service import check_admin_token, check_database, check_google
 from middleware.settings import Settings
 
 __all__ = ["CheckResult", "run_checks"]
@@ -58,6 +58,7 @@ def run_checks(
     results: list[CheckResult] = [
         CheckResult(True, "rules file", f"{settings.config_path} is valid"),
         check_database(settings),
+        check_admin_token(settings),
     ]
     owners: set[str] = set()
     no_owners: list[str] = []

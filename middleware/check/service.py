@@ -32,6 +32,22 @@ def check_database(settings: Settings) -> CheckResult:
     return CheckResult(True, "database", f"reachable, schema current ({engine.dialect.name})")
 
 
+def check_admin_token(settings: Settings) -> CheckResult:
+    from middleware.web.hosts import MIN_ADMIN_TOKEN_LENGTH
+
+    token = settings.admin_token
+    if not token:
+        return CheckResult(True, "admin token", "ADMIN_TOKEN is not set: the admin API is closed")
+    if len(token) < MIN_ADMIN_TOKEN_LENGTH:
+        return CheckResult(
+            False,
+            "admin token",
+            f"ADMIN_TOKEN is {len(token)} characters: use at least {MIN_ADMIN_TOKEN_LENGTH} "
+            "random ones (openssl rand -hex 32)",
+        )
+    return CheckResult(True, "admin token", f"{len(token)} characters")
+
+
 def check_google(
     settings: Settings,
     factory: Callable[[Settings], Any],

@@ -45,6 +45,16 @@ def test_all_checks_pass(stack_env: dict[str, str]) -> None:
     assert not any("pipedrive" in line.lower() for line in lines), lines
 
 
+def test_a_short_admin_token_fails_without_showing_it(stack_env: dict[str, str]) -> None:
+    code, lines = check({**stack_env, "ADMIN_TOKEN": "hunter2-admin"})
+    assert code == 1
+    assert (
+        "FAIL  admin token: ADMIN_TOKEN is 13 characters: use at least 32 random ones "
+        "(openssl rand -hex 32)" in lines
+    )
+    assert not any("hunter2" in line for line in lines)
+
+
 def test_delegation_refused(stack_env: dict[str, str], google: GoogleEmulator) -> None:
     google.refuse_subject(REP)
     code, lines = check({**stack_env, "PUBLIC_BASE_URL": "https://hooks.example.com"})
