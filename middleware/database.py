@@ -66,9 +66,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    connect_args = {} if "connect_timeout" in parsed.query else {
-        "connect_timeout": CONNECT_TIMEOUT_SECONDS
-    }
+    connect_args = (
+        {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
     engine = create_engine(
         url,
         connect_args=connect_args,

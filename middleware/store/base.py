@@ -56,7 +56,7 @@ class StoreBase:
 
     @property
     def clock(self) -> Clock:
-        """"Now" as the store sees it: the database's clock, or the clock a test injected."""
+        """ "Now" as the store sees it: the database's clock, or the clock a test injected."""
         return self._clock or self.database_now
 
     @clock.setter
@@ -69,7 +69,7 @@ class StoreBase:
             return self._now(conn)
 
     def _now(self, conn: Connection) -> datetime:
-        """"Now" inside the transaction on ``conn`` (see the module docstring)."""
+        """ "Now" inside the transaction on ``conn`` (see the module docstring)."""
         return self._clock() if self._clock is not None else database_time(conn)
 
     def _insert(self, table: Any) -> Any:

@@ -68,9 +68,7 @@ class StoreReadiness(StoreBase):
             raise unavailable(Reason.STORE_UNREACHABLE, f"{type(exc).__name__}") from exc
         free = stats.f_bavail * stats.f_frsize
         if free < self.min_free_bytes:
-            raise unavailable(
-                Reason.STORE_FULL, f"{free} bytes free, below {self.min_free_bytes}"
-            )
+            raise unavailable(Reason.STORE_FULL, f"{free} bytes free, below {self.min_free_bytes}")
 
 
 def _probe_sqlite(conn: Connection) -> None:
