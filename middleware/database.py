@@ -133,11 +133,14 @@ def _configure_postgresql(engine: Engine) -> None:
         wait = connection.get_execution_options().get(_LOCK_WAIT)
         if wait is None:
             return
-        # https://www.postgresql.org/docs/current/runtime-config-client.html: SET LOCAL lasts
-        # until the end of this transaction only, so the pooled connection keeps its defaults.
+        # https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADMIN-SET:
+        # is_local = true lasts until the end of this transaction only, so the pooled
+        # connection keeps its defaults. One round trip for both.
         lock_ms = int(wait * 1000)
-        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {lock_ms}")
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {lock_ms + 500}")
+        connection.exec_driver_sql(
+            f"SELECT set_config('lock_timeout', '{lock_ms}', true), "
+            f"set_config('statement_timeout', '{lock_ms + 500}', true)"
+        )
 
 
 def alembic_config() -> Config:

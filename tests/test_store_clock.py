@@ -106,14 +106,3 @@ def test_an_injected_clock_stands_in_for_the_database_clock(store: Store) -> Non
     assert held_until(store, event_id) == fixed + timedelta(seconds=60)
     store.clock = None  # back to the database's clock
     assert abs(store.clock() - datetime.now(UTC)) < timedelta(seconds=5)
-
-
-def test_sqlite_engine_options_are_per_transaction(sqlite_store: Store) -> None:
-    """The intake's short wait does not stick to a pooled connection the worker uses next."""
-    sqlite_store.add_events([new("1")])
-    with sqlite_store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000
-    with sqlite_store.intake.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 2000
-    with sqlite_store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000

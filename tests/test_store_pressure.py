@@ -263,3 +263,15 @@ def test_postgresql_down_is_unreachable_fast() -> None:
         assert probed.value.reason is Reason.STORE_UNREACHABLE
     finally:
         store.engine.dispose()
+
+
+def test_the_intake_wait_is_per_transaction(store: Store) -> None:
+    """The intake's short wait does not stick to a pooled connection the worker uses next."""
+    if store.engine.dialect.name == "sqlite":
+        setting, default, intake = "PRAGMA busy_timeout", 30000, 2000
+    else:
+        setting, default, intake = "SHOW lock_timeout", "0", "2s"
+    store.add_events([new("1")])
+    for engine, expected in ((store.engine, default), (store.intake, intake)) * 2:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(setting).scalar_one() == expected
