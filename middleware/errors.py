@@ -76,6 +76,11 @@ class Reason(StrEnum):
     WORKER_LOST = "worker_lost"
     INTERNAL_ERROR = "internal_error"
     LEASE_EXPIRED = "lease_expired"
+    # The event store (a webhook answered 503, ``/readyz`` not ready)
+    STORE_BUSY = "store_busy"
+    STORE_FULL = "store_full"
+    STORE_READ_ONLY = "store_read_only"
+    STORE_UNREACHABLE = "store_unreachable"
     # Outcomes that are not failures
     NOT_IN_TRIGGER_STAGE = "not_in_trigger_stage"
     WAITING_FOR_START = "waiting_for_start"
@@ -134,6 +139,20 @@ class RestoreRefused(PermanentError):
 
     def __init__(self, message: str) -> None:
         super().__init__("google_restore_refused", message)
+
+
+class StoreUnavailable(RetryableError):
+    """The event store cannot take a write now: locked by another writer past the wait
+    (``store_busy``), out of space (``store_full``), read-only (``store_read_only``), or not
+    answering (``store_unreachable``). A webhook is answered 503 with ``Retry-After`` so the
+    CRM sends it again; ``/readyz`` answers 503 naming the same reason."""
+
+    def __init__(
+        self, reason: Reason | str, message: str, *, retry_after: float, detail: str = ""
+    ) -> None:
+        super().__init__(reason, message, retry_after=retry_after)
+        #: the database driver's own words, for the log (may name hosts or paths)
+        self.detail = detail
 
 
 class SkipEvent(Exception):

@@ -2,7 +2,11 @@
 
 One :class:`Store` per process, shared by its threads; every method is one short transaction.
 Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
-each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning ``records.py`` types). What operators
+each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning
+``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``faults.py`` (which database
+errors mean "cannot take a write now"). Times come from the database's clock (``base.py``).
+Reads run on ``reader`` (never waiting for a writer), webhook writes on ``intake`` (giving up
+early), everything else on ``engine``. What operators
 *change* (replay, prune) is in ``middleware/operations.py``.
 """
 
@@ -12,6 +16,7 @@ from middleware.store.base import utcnow
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
+from middleware.store.readiness import StoreReadiness
 from middleware.store.records import (
     AddResult,
     AttemptRecord,
@@ -40,5 +45,6 @@ __all__ = [
 ]
 
 
-class Store(EventQueue, ParkQueries, OperatorQueries):
-    """The whole store over one engine: the queue, the deal ledger, parks, operator reads."""
+class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness):
+    """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
+    readiness."""

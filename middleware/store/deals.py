@@ -19,7 +19,7 @@ class DealLedger(StoreBase):
     """Per-deal meeting records."""
 
     def deal_record(self, provider: str, account_id: str, deal_id: str) -> DealRecord:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(
                 select(deals).where(self._deal_key(provider, account_id, deal_id))
             ).first()
@@ -91,13 +91,12 @@ class DealLedger(StoreBase):
         self._set_deal(claim, meeting_state="cancelled", spec_fingerprint=None)
 
     def _set_deal(self, claim: Claim, conn: Connection | None = None, **values: object) -> None:
-        statement = (
+        if conn is None:
+            with self.engine.begin() as own:
+                self._set_deal(claim, own, **values)
+            return
+        conn.execute(
             update(deals)
             .where(self._deal_key(claim.provider, claim.account_id, claim.deal_id))
-            .values(**values, updated_at=self.clock())
+            .values(**values, updated_at=self._now(conn))
         )
-        if conn is not None:
-            conn.execute(statement)
-            return
-        with self.engine.begin() as own:
-            own.execute(statement)

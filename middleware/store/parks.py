@@ -44,21 +44,20 @@ class ParkQueries(StoreBase):
         One statement (``INSERT … ON CONFLICT DO UPDATE … WHERE``), so concurrent workers
         parking one scope never shorten each other's park. Returns the park now in force.
         """
-        now = self.clock()
-        stmt = self._insert(parks).values(
-            scope=scope, until=until, reason=reason, message=message, updated_at=now
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["scope"],
-            set_={
-                "until": stmt.excluded.until,
-                "reason": stmt.excluded.reason,
-                "message": stmt.excluded.message,
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=parks.c.until < stmt.excluded.until,
-        )
         with self.engine.begin() as conn:
+            stmt = self._insert(parks).values(
+                scope=scope, until=until, reason=reason, message=message, updated_at=self._now(conn)
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["scope"],
+                set_={
+                    "until": stmt.excluded.until,
+                    "reason": stmt.excluded.reason,
+                    "message": stmt.excluded.message,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+                where=parks.c.until < stmt.excluded.until,
+            )
             conn.execute(stmt)
             row = conn.execute(select(parks).where(parks.c.scope == scope)).one()
         return Park(row.scope, row.until, row.reason, row.message)
@@ -68,8 +67,8 @@ class ParkQueries(StoreBase):
         the one that ends last when several are. None when none is."""
         if not scopes:
             return None
-        at = now or self.clock()
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
+            at = now or self._now(conn)
             row = conn.execute(
                 select(parks)
                 .where(parks.c.scope.in_(scopes), parks.c.until > at)

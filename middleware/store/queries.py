@@ -71,12 +71,12 @@ class OperatorQueries(DealLedger):
     """Reads for the admin API, the CLI and the tests."""
 
     def ping(self) -> None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def get_event(self, event_id: int) -> EventDetail | None:
         """One event with its attempts (oldest first) and its stored payload."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(events).where(events.c.id == event_id)).first()
             if row is None:
                 return None
@@ -116,14 +116,14 @@ class OperatorQueries(DealLedger):
 
     def _page(self, query: Any, id_column: Any, limit: int) -> tuple[list[Any], int | None]:
         """Newest ``limit`` rows of ``query`` by id, and the id to continue before (or None)."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = list(conn.execute(query.order_by(id_column.desc()).limit(limit + 1)).all())
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, (rows[-1].id if more and rows else None)
 
     def count_events(self, flt: EventFilter) -> int:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return int(
                 conn.execute(
                     select(func.count()).select_from(events).where(*flt.clauses())
@@ -135,7 +135,7 @@ class OperatorQueries(DealLedger):
         return self.count_events(EventFilter(statuses=(PENDING, RETRYING, PROCESSING)))
 
     def status_counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(events.c.status, func.count()).group_by(events.c.status)
             ).all()

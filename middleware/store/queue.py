@@ -9,8 +9,12 @@ The lease protocol, which makes "nothing lost, nothing done twice" hold across p
   events of one deal are never worked on at once, by any process on any host;
 * on PostgreSQL, candidates are read ``FOR UPDATE SKIP LOCKED`` so concurrent workers never
   wait on, or take, each other's rows; the deal lease is a conditional ``UPDATE`` that
-  PostgreSQL re-checks after any concurrent writer commits. On SQLite every transaction
-  starts with ``BEGIN IMMEDIATE`` (see ``database.py``), which serialises writers;
+  PostgreSQL re-checks after any concurrent writer commits. On SQLite every write transaction
+  starts with ``BEGIN IMMEDIATE`` (see ``database.py``), which serialises writers: a claim's
+  read of candidates and its writes happen under the one write lock;
+* every lease time (its expiry, and "now" in the comparisons) is the database's clock, read in
+  the claiming or renewing transaction (``base.py``), so hosts whose clocks disagree still agree
+  on who holds what;
 * the holder renews its leases while it works (``renew``); every result is written only by the
   lease holder (``WHERE lease_owner = :token``): a worker whose lease was taken over cannot
   overwrite the new holder's outcome (``finish`` and ``release`` return False).
@@ -38,6 +42,7 @@ from middleware.model import (
 )
 from middleware.schema import attempts, deals, events
 from middleware.store.base import StoreBase
+from middleware.store.faults import raising_store_faults
 from middleware.store.parks import park_message
 from middleware.store.records import AddResult, Claim
 
@@ -48,13 +53,16 @@ class EventQueue(StoreBase):
     def add_events(self, new: Sequence[NewEvent]) -> AddResult:
         """Store new events in one transaction; a known ``dedupe_key`` is counted, not stored.
 
-        Returns only after the commit, so the caller may acknowledge the webhook.
+        Returns only after the commit, so the caller may acknowledge the webhook. Waits at most
+        ``INTAKE_LOCK_WAIT_SECONDS`` for the write lock; raises
+        :class:`~middleware.errors.StoreUnavailable` when the store is locked past that, full,
+        read-only or unreachable (nothing is stored then).
         """
         if not new:
             return AddResult(0, 0)
-        now = self.clock()
         ids: list[int] = []
-        with self.engine.begin() as conn:
+        with raising_store_faults(), self.intake.begin() as conn:
+            now = self._now(conn)
             for item in new:
                 stmt = (
                     self._insert(events)
@@ -105,28 +113,29 @@ class EventQueue(StoreBase):
         """
         if limit <= 0:
             return []
-        now = self.clock()
-        expires = now + timedelta(seconds=lease_seconds)
-        deal_free = or_(deals.c.lease_owner.is_(None), deals.c.lease_expires_at < now)
-        due = or_(
-            and_(events.c.status.in_((PENDING, RETRYING)), events.c.next_attempt_at <= now),
-            and_(events.c.status == PROCESSING, events.c.lease_expires_at < now),
-        )
-        query = (
-            select(events)
-            .select_from(
-                events.join(
-                    deals, self._deal_key(events.c.provider, events.c.account_id, events.c.deal_id)
-                )
-            )
-            .where(due, deal_free)
-            .order_by(events.c.next_attempt_at, events.c.id)
-            .limit(limit * 4)
-        )
-        if self._dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=events)
         claims: list[Claim] = []
         with self.engine.begin() as conn:
+            now = self._now(conn)
+            expires = now + timedelta(seconds=lease_seconds)
+            deal_free = or_(deals.c.lease_owner.is_(None), deals.c.lease_expires_at < now)
+            due = or_(
+                and_(events.c.status.in_((PENDING, RETRYING)), events.c.next_attempt_at <= now),
+                and_(events.c.status == PROCESSING, events.c.lease_expires_at < now),
+            )
+            query = (
+                select(events)
+                .select_from(
+                    events.join(
+                        deals,
+                        self._deal_key(events.c.provider, events.c.account_id, events.c.deal_id),
+                    )
+                )
+                .where(due, deal_free)
+                .order_by(events.c.next_attempt_at, events.c.id)
+                .limit(limit * 4)
+            )
+            if self._dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=events)
             for row in conn.execute(query).all():
                 if len(claims) >= limit:
                     break
@@ -219,9 +228,8 @@ class EventQueue(StoreBase):
         lost: set[int] = set()
         if not claims:
             return lost
-        now = self.clock()
-        expires = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
+            expires = self._now(conn) + timedelta(seconds=lease_seconds)
             for claim in claims:
                 result = conn.execute(
                     update(events)
@@ -267,23 +275,23 @@ class EventQueue(StoreBase):
         if park:
             assert retry_at is not None
             message = park_message(retry_at, message or reason or "parked")
-        now = self.clock()
         values: dict[str, Any] = {
             "status": status,
             "lease_owner": None,
             "lease_expires_at": None,
-            "updated_at": now,
             "force": False,
             "last_error": message if status != SUCCEEDED else None,
             "last_error_reason": reason if status != SUCCEEDED else None,
         }
-        if status == RETRYING:
-            values["next_attempt_at"] = retry_at or now
         if park:
             values["attempts_at_replay"] = events.c.attempts_at_replay + 1
         if action is not None:
             values["action"] = action
         with self.engine.begin() as conn:
+            now = self._now(conn)
+            values["updated_at"] = now
+            if status == RETRYING:
+                values["next_attempt_at"] = retry_at or now
             result = conn.execute(
                 update(events)
                 .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
@@ -307,8 +315,8 @@ class EventQueue(StoreBase):
 
     def release(self, claim: Claim, why: str = "worker shutting down") -> bool:
         """Give an event back (graceful shutdown): due again now; the attempt shows ``released``."""
-        now = self.clock()
         with self.engine.begin() as conn:
+            now = self._now(conn)
             result = conn.execute(
                 update(events)
                 .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)

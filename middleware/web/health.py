@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from middleware.database import schema_is_current
+from middleware.errors import StoreUnavailable
 from middleware.services import services
 
 bp = Blueprint("health", __name__)
@@ -23,11 +23,17 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    """The store answers and its schema is current; 503 otherwise."""
+    """The store can take a webhook now: its schema is current and a write probe passes
+    (``store/readiness.py``), each waiting at most half a second; 503 naming the cause
+    otherwise (``reason`` as in the README's troubleshooting table)."""
     store = services(current_app).store
     try:
-        store.ping()
-        current = schema_is_current(store.engine)
+        current = store.schema_current()
+        if current:
+            store.probe_write()
+    except StoreUnavailable as exc:
+        log.warning("not ready (%s): %s", exc.reason, exc.detail)
+        return jsonify(error=exc.message, reason=str(exc.reason)), 503
     except SQLAlchemyError as exc:
         log.warning("readiness check failed: %s", type(exc).__name__)
         return jsonify(error=f"event store unreachable ({type(exc).__name__})"), 503

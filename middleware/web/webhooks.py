@@ -1,7 +1,8 @@
 """CRM webhook endpoints: read the raw body, verify and parse (sans-I/O), store, then answer.
 
 The answer is 2xx only after the events are committed; a redelivery is a 2xx that stores
-nothing new. Errors are JSON ``{"error": ...}`` with 401 (signature), 400 (body), 413 (size).
+nothing new. Errors are JSON ``{"error": ...}`` with 401 (signature), 400 (body), 413 (size),
+503 with ``Retry-After`` when the store cannot take the events now (locked, full…).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import Blueprint, Request, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from middleware.crm.base import WebhookRequest
-from middleware.errors import WebhookError
+from middleware.errors import StoreUnavailable, WebhookError
 from middleware.services import services
 from middleware.web.hosts import host_allowed, host_refusal
 
@@ -88,6 +89,14 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
         problems=batch.problems[:MAX_PROBLEMS_LISTED],  # the log line has them all
         event_ids=list(result.ids),
     )
+
+
+@bp.errorhandler(StoreUnavailable)
+def store_unavailable(exc: StoreUnavailable) -> ResponseReturnValue:
+    """Nothing was stored: 503 and ``Retry-After``, so the CRM sends the webhook again."""
+    log.warning("webhook answered 503, nothing stored (%s): %s", exc.reason, exc.detail)
+    retry_after = {"Retry-After": str(round(exc.retry_after or 1))}
+    return jsonify(error=exc.message, reason=str(exc.reason)), 503, retry_after
 
 
 def _counts(by_type: Mapping[str, int]) -> str:
