@@ -7,13 +7,16 @@ import os
 
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from middleware import wiring
 from middleware.database import make_engine
+from middleware.errors import StoreUnavailable
 from middleware.services import Services
 from middleware.settings import Settings, load_settings
 from middleware.store import Store
+from middleware.store.faults import store_fault
 from middleware.web.hosts import on_operator_listener
 
 MAX_BODY_BYTES = 1024 * 1024  # CONTRACT.md: a body over 1 MiB is answered 413
@@ -66,6 +69,21 @@ def _register_error_handlers(app: Flask) -> None:
         }
         code = exc.code or 500
         return jsonify(error=messages.get(code, exc.description or exc.name)), code
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(exc: StoreUnavailable) -> ResponseReturnValue:
+        """Nothing was stored or changed: 503 and ``Retry-After`` (a CRM sends it again)."""
+        log.warning("answered 503, nothing changed (%s): %s", exc.reason, exc.detail)
+        retry_after = {"Retry-After": str(round(exc.retry_after or 1))}
+        return jsonify(error=exc.message, reason=str(exc.reason)), 503, retry_after
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError) -> ResponseReturnValue:
+        """An admin change or read that met a locked, full or absent store: 503 too."""
+        fault = store_fault(exc)
+        if fault is not None:
+            return _store_unavailable(fault)
+        return _unexpected(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:

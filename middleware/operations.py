@@ -115,7 +115,7 @@ def replay_matching(
     excluded = [PROCESSING] if force else [PROCESSING, SUCCEEDED]
     where = [*flt.clauses(), events.c.status.not_in(excluded)]
     if dry_run:
-        with store.engine.connect() as conn:
+        with store.reader.connect() as conn:
             matching = conn.execute(select(func.count()).select_from(events).where(*where))
             rows = conn.execute(
                 select(events).where(*where).order_by(events.c.id.desc()).limit(sample_size)

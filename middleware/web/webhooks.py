@@ -15,7 +15,7 @@ from flask import Blueprint, Request, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from middleware.crm.base import WebhookRequest
-from middleware.errors import StoreUnavailable, WebhookError
+from middleware.errors import WebhookError
 from middleware.services import services
 from middleware.web.hosts import host_allowed, host_refusal
 
@@ -89,14 +89,6 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
         problems=batch.problems[:MAX_PROBLEMS_LISTED],  # the log line has them all
         event_ids=list(result.ids),
     )
-
-
-@bp.errorhandler(StoreUnavailable)
-def store_unavailable(exc: StoreUnavailable) -> ResponseReturnValue:
-    """Nothing was stored: 503 and ``Retry-After``, so the CRM sends the webhook again."""
-    log.warning("webhook answered 503, nothing stored (%s): %s", exc.reason, exc.detail)
-    retry_after = {"Retry-After": str(round(exc.retry_after or 1))}
-    return jsonify(error=exc.message, reason=str(exc.reason)), 503, retry_after
 
 
 def _counts(by_type: Mapping[str, int]) -> str:

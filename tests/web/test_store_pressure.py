@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from middleware.store import Store
 from tests.builders import body_of, notification
@@ -81,3 +83,23 @@ def test_a_full_store_answers_503_and_is_not_ready(
     assert ready.status_code == 503 and ready.json["reason"] == "store_full"
     assert "full" in ready.json["error"]
     assert stored(app) == 1
+
+
+def test_a_store_fault_anywhere_in_the_app_is_a_503_not_a_500(
+    app: Any, sqlite_store: Store
+) -> None:
+    """The app-wide handler: a real "database or disk is full" raised by any view (an admin
+    change, say) is answered like a webhook's: 503, its reason, Retry-After."""
+    fill_up(sqlite_store)
+    with pytest.raises(SQLAlchemyError) as full, sqlite_store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE filler (x TEXT)"))
+        conn.execute(text("INSERT INTO filler VALUES (:x)"), {"x": "x" * 1_000_000})
+
+    def _view() -> Any:
+        raise full.value
+
+    app.add_url_rule("/admin/raises-what-the-store-raised", view_func=_view)
+    answer = app.test_client().get("/admin/raises-what-the-store-raised", headers=AUTH)
+    assert answer.status_code == 503
+    assert answer.json["reason"] == "store_full" and answer.headers["Retry-After"]
+    assert "filler" not in answer.json["error"]  # the driver's words stay in the log
