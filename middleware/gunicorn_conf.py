@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from middleware.errors import ConfigError, one_line
+from middleware.web.guard import guarded_worker_class
 
 
 def _settings() -> Any:
@@ -31,7 +32,16 @@ bind = f"0.0.0.0:{_web.port}"
 workers = _web.web_concurrency
 threads = _web.web_threads
 loglevel = _web.log_level.lower()
-worker_class = "gthread"
+# gthread whose main loop reads each request whole, within a deadline, before a thread sees
+# it (middleware/web/guard.py): slow clients cost a buffer, never a thread.
+worker_class = guarded_worker_class(read_deadline=_web.web_read_deadline_seconds)
+# Connections one worker holds at once (reading, answering or kept alive); past it, new ones
+# wait in the listen backlog. Requests still arriving hold at most 64 MiB per worker.
+worker_connections = 1000
+# gunicorn's own limits, which the front applies as the bytes arrive (431, 414 as JSON).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # HubSpot gives up after 5 s; a request that takes longer is already lost to it.
 timeout = 30
 graceful_timeout = 20

@@ -189,6 +189,9 @@ class Settings:
     web_threads: int = env(
         "WEB_THREADS", fields.Integer, 4, validate=validate.Range(min=1, max=256)
     )
+    web_read_deadline_seconds: float = env(
+        "WEB_READ_DEADLINE_SECONDS", fields.Float, 10.0, validate=validate.Range(min=0.5, max=300)
+    )
     log_level: str = env(
         "LOG_LEVEL", fields.String, "INFO", validate=_log_level, normalize=str.upper
     )

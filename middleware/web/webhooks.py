@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Request, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from middleware.crm.base import WebhookRequest
 from middleware.errors import WebhookError
@@ -44,6 +45,27 @@ def signed_uri(req: Request, public_base_url: str | None) -> str:
     return base.rstrip("/") + raw
 
 
+def read_body(req: Request) -> bytes:
+    """The raw body, at most ``MAX_CONTENT_LENGTH`` bytes; raises ``RequestEntityTooLarge``.
+
+    Werkzeug refuses a ``Content-Length`` over the limit, but silently cuts a chunked body
+    (no length, ``wsgi.input_terminated``) at it, so that one is read here one byte past
+    the limit. (Behind gunicorn the front in ``web/guard.py`` has refused it already.)
+    """
+    limit = req.max_content_length
+    if limit is None or req.content_length is not None:
+        return req.get_data(cache=False)
+    if "wsgi.input_terminated" not in req.environ:
+        return b""  # no length and no end: WSGI gives no body (werkzeug's safe fallback)
+    stream = req.environ["wsgi.input"]
+    body = bytearray()
+    while len(body) <= limit and (piece := stream.read(limit + 1 - len(body))):
+        body += piece
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    return bytes(body)
+
+
 @bp.post("/<provider>", defaults={"variant": ""})
 @bp.post("/<provider>/<variant>")
 def receive(provider: str, variant: str) -> ResponseReturnValue:
@@ -57,7 +79,7 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
         return jsonify(error=host_refusal(request.host)), 400
     incoming = WebhookRequest(
         headers=dict(request.headers.items()),
-        body=request.get_data(cache=False),  # raises 413 past MAX_CONTENT_LENGTH
+        body=read_body(request),
         method=request.method,
         uri=signed_uri(request, svc.settings.public_base_url),
         now=svc.clock(),
