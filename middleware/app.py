@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if store is None:
-        store = Store(make_engine(settings.database_url, pool_size=4))
+        # One connection per request thread (and a few spare): a webhook never waits for one.
+        store = Store(make_engine(settings.database_url, pool_size=max(4, settings.web_threads)))
     app.extensions["middleware"] = Services(
         settings=settings, store=store, intakes=wiring.webhook_intakes(settings)
     )
