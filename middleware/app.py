@@ -17,6 +17,7 @@ from middleware.services import Services
 from middleware.settings import Settings, load_settings
 from middleware.store import Store
 from middleware.store.faults import store_fault
+from middleware.store.group_commit import GroupCommit
 from middleware.web.hosts import on_operator_listener
 
 MAX_BODY_BYTES = 1024 * 1024  # CONTRACT.md: a body over 1 MiB is answered 413
@@ -40,7 +41,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # One connection per request thread (and a few spare): a webhook never waits for one.
         store = Store(make_engine(settings.database_url, pool_size=max(4, settings.web_threads)))
     app.extensions["middleware"] = Services(
-        settings=settings, store=store, intakes=wiring.webhook_intakes(settings)
+        settings=settings,
+        store=store,
+        intakes=wiring.webhook_intakes(settings),
+        ingest=GroupCommit(store).add_events,
     )
 
     from middleware.web import admin, health, openapi, webhooks

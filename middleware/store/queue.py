@@ -38,68 +38,16 @@ from middleware.model import (
     RETRYING,
     SKIPPED,
     SUCCEEDED,
-    NewEvent,
 )
 from middleware.schema import attempts, deals, events
-from middleware.store.base import StoreBase
-from middleware.store.faults import raising_store_faults
+from middleware.store.intake import EventIntake
 from middleware.store.parks import park_message
-from middleware.store.records import AddResult, Claim
+from middleware.store.records import Claim
 
 
-class EventQueue(StoreBase):
-    """Intake and the lease protocol (see the module docstring). One transaction per call."""
-
-    def add_events(self, new: Sequence[NewEvent]) -> AddResult:
-        """Store new events in one transaction; a known ``dedupe_key`` is counted, not stored.
-
-        Returns only after the commit, so the caller may acknowledge the webhook. Waits at most
-        ``INTAKE_LOCK_WAIT_SECONDS`` for the write lock; raises
-        :class:`~middleware.errors.StoreUnavailable` when the store is locked past that, full,
-        read-only or unreachable (nothing is stored then).
-        """
-        if not new:
-            return AddResult(0, 0)
-        ids: list[int] = []
-        with raising_store_faults(), self.intake.begin() as conn:
-            now = self._now(conn)
-            for item in new:
-                stmt = (
-                    self._insert(events)
-                    .values(
-                        provider=item.provider,
-                        account_id=item.account_id,
-                        deal_id=item.deal_id,
-                        dedupe_key=item.dedupe_key,
-                        trigger=item.trigger,
-                        occurred_at=item.occurred_at,
-                        payload=json.dumps(item.payload, separators=(",", ":")),
-                        status=PENDING,
-                        attempts=0,
-                        attempts_at_replay=0,
-                        force=False,
-                        next_attempt_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                    .returning(events.c.id)
-                )
-                row = conn.execute(stmt).first()
-                if row is None:
-                    continue
-                ids.append(row.id)
-                conn.execute(
-                    self._insert(deals)
-                    .values(
-                        provider=item.provider,
-                        account_id=item.account_id,
-                        deal_id=item.deal_id,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["provider", "account_id", "deal_id"])
-                )
-        return AddResult(stored=len(ids), duplicates=len(new) - len(ids), ids=tuple(ids))
+class EventQueue(EventIntake):
+    """Intake (``intake.py``) and the lease protocol (see the module docstring). One
+    transaction per call."""
 
     def claim(
         self, worker: str, limit: int, lease_seconds: float, *, max_attempts: int = 10

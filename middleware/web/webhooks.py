@@ -89,7 +89,8 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
     except WebhookError as exc:
         log.info("%s webhook refused (%s): %s", provider, exc.status, exc.message)
         return jsonify(error=exc.message), exc.status, exc.headers
-    result = svc.store.add_events(batch.events)
+    assert svc.ingest is not None
+    result = svc.ingest(batch.events)  # one group commit with concurrent requests'
     log.info(
         "%s webhook: %d notifications, %d stored, %d duplicates, %d ignored%s",
         provider,
