@@ -87,8 +87,14 @@ _current = threading.local()
 
 
 def track(connection: Any) -> None:
-    """Put ``connection`` (anything with a ``sock`` attribute) under the current thread's
-    watch, if a call is being watched; its socket is shut down if the call runs late."""
+    """Put ``connection`` (an ``http.client.HTTPConnection``: anything with a ``sock``) under
+    the current thread's watch, if a call is being watched: its socket now, and whatever
+    socket it holds when the deadline passes, are shut down if the call runs late.
+
+    Call it when a connection is handed to a call and again right after it connects: an
+    ``http.client`` connection drops its ``sock`` once an answer says ``Connection: close``,
+    while the answer is still read from that socket.
+    """
     watch: Watch | None = getattr(_current, "watch", None)
     if watch is not None:
         watch.track(connection)
@@ -98,7 +104,8 @@ class Watch:
     """One call's deadline, as a context manager around the call (thread-local nesting).
 
     ``sockets``, when given, lists the call's sockets at the moment the deadline passes
-    (httplib2); connections passed to :meth:`track` (or :func:`track`) are watched too.
+    (httplib2's connections); connections passed to :meth:`track` (or :func:`track`) are
+    watched too: the socket each holds when tracked, and the one it holds then.
     After the block, :attr:`expired` says whether the deadline passed: the caller then
     treats the call as timed out, whatever it returned (a cut answer may look complete).
     """
@@ -109,13 +116,17 @@ class Watch:
         self.expired = False
         self._sockets = sockets
         self._connections: list[Any] = []
+        self._seen: list[socket.socket] = []
         self._lock = threading.Lock()
         self._done = False
         self._outer: Watch | None = None
 
     def track(self, connection: Any) -> None:
+        sock = getattr(connection, "sock", None)
         with self._lock:
             self._connections.append(connection)
+            if isinstance(sock, socket.socket):
+                self._seen.append(sock)
 
     def __enter__(self) -> Watch:
         self._outer = getattr(_current, "watch", None)
@@ -144,7 +155,7 @@ class Watch:
             return True
 
     def _current_sockets(self) -> list[Any]:
-        found = [getattr(c, "sock", None) for c in self._connections]
+        found = [*self._seen, *(getattr(c, "sock", None) for c in self._connections)]
         if self._sockets is not None:
             # RuntimeError: the library changed its dict meanwhile; the next round sees it.
             with contextlib.suppress(RuntimeError):

@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager
 
@@ -39,8 +40,25 @@ JsonDict = dict[str, Any]
 _STATUS_SAYS_ALL = (408, 423, 429, 477)
 
 
+class _WatchedHTTPConnection(HTTPConnection):
+    """Puts its socket under the current call's deadline as soon as it is connected."""
+
+    def connect(self) -> None:
+        super().connect()
+        track(self)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        track(self)
+
+
 class _WatchedPool(HTTPConnectionPool):
-    """Puts every connection it hands out under the current call's deadline."""
+    """Puts every connection it hands out (a kept-alive one too) under the current call's
+    deadline; new ones again once connected."""
+
+    ConnectionCls = _WatchedHTTPConnection
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         connection = super()._get_conn(timeout)
@@ -49,6 +67,8 @@ class _WatchedPool(HTTPConnectionPool):
 
 
 class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         connection = super()._get_conn(timeout)
         track(connection)

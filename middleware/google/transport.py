@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import httplib2
 
-from middleware.deadlines import DeadlineExceeded, Timeouts, Watch
+from middleware.deadlines import DeadlineExceeded, Timeouts, Watch, track
 
 __all__ = ["DeadlineHttp", "NotJsonAnswer", "is_json_object"]
 
@@ -50,6 +51,28 @@ def is_json_object(content: bytes | str | None) -> bool:
         return False
 
 
+class _WatchedHTTP(httplib2.HTTPConnectionWithTimeout):
+    """Puts its socket under the current call's deadline as soon as it is connected (the
+    answer is read from it even after ``http.client`` drops ``sock`` on ``Connection:
+    close``)."""
+
+    def connect(self) -> None:
+        super().connect()
+        track(self)
+
+
+class _WatchedHTTPS(httplib2.HTTPSConnectionWithTimeout):
+    def connect(self) -> None:
+        super().connect()
+        track(self)
+
+
+_CONNECTIONS: dict[str, type[httplib2.HTTPConnectionWithTimeout]] = {
+    "http": _WatchedHTTP,
+    "https": _WatchedHTTPS,
+}
+
+
 class DeadlineHttp(httplib2.Http):
     """``httplib2.Http`` whose every request ends within ``timeout.total`` seconds.
 
@@ -65,10 +88,16 @@ class DeadlineHttp(httplib2.Http):
     def _sockets(self) -> list[Any]:
         return [getattr(c, "sock", None) for c in list(self.connections.values())]
 
-    def request(self, *args: Any, **kwargs: Any) -> tuple[httplib2.Response, bytes]:
+    def request(
+        self, uri: str, *args: Any, connection_type: Any = None, **kwargs: Any
+    ) -> tuple[httplib2.Response, bytes]:
+        if connection_type is None:
+            connection_type = _CONNECTIONS.get(urlsplit(uri).scheme.lower())
         with Watch(self.deadline, self._sockets) as watch:
             try:
-                response, content = super().request(*args, **kwargs)
+                response, content = super().request(
+                    uri, *args, connection_type=connection_type, **kwargs
+                )
             except Exception as exc:
                 if watch.expired:
                     raise DeadlineExceeded(self.deadline) from exc

@@ -71,10 +71,12 @@ def deliver(
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         with contextlib.suppress(OSError):
             handler.wfile.flush()
-        connection.close()  # the handler's files still refer to it; closing them closes it
+        # The socket really closes once its last file is closed: the reader made by
+        # makefile() (the handler's writer writes to the socket itself and stays open, to be
+        # flushed by the handler as usual: nothing is left to send).
+        connection.close()
         with contextlib.suppress(OSError):
             handler.rfile.close()
-            handler.wfile.close()
         return
     at_once, trickled = (head, body) if delivery.body_only else (b"", head + body)
     try:
