@@ -173,7 +173,7 @@ def parse_start(value: Any, timezone: str, *, deal_id: str, property_name: str) 
         except (OverflowError, OSError, ValueError):
             raise PermanentError(
                 "bad_start",
-                f"deal {deal_id}: property {property_name} = {text!r} is not a usable time",
+                f"deal {deal_id}: property {property_name} = {text[:60]!r} is not a usable time",
             ) from None
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     if _is_date_only(iso):
