@@ -5,6 +5,8 @@
   with a stable ``reason`` (errors guide table, ref §2.2). :func:`from_http_error` is the thin
   adapter that reads those values off googleapiclient's ``HttpError``.
 * :func:`refresh_error`: a token-endpoint failure (google-auth's ``RefreshError``, ref §3.3).
+* :func:`not_json_error`: an answer of either API whose body is not Google's JSON (raised by
+  :mod:`middleware.google.transport` before the libraries read it): retryable.
 
 Messages are one line naming the fix and quote Google's text cut short, never a token or key.
 
