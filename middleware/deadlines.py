@@ -137,6 +137,9 @@ class Watch:
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:  # after this, the watchdog never touches this call's sockets again
             self._done = True
+            # The watchdog keeps a finished watch until its deadline: let go of the
+            # connections now, so their sockets close when the library drops them.
+            self._connections, self._seen, self._sockets = [], [], None
         _current.watch = self._outer
 
     @property

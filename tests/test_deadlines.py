@@ -169,3 +169,18 @@ def test_a_connection_close_answer_trickled_after_its_headers_still_ends() -> No
         client.close()
         server.close()
         thread.join(5)
+
+
+def test_a_finished_call_lets_go_of_its_connections() -> None:
+    """The watchdog keeps a watch until its deadline; the call's connections (and their open
+    sockets) must not live that long after the call."""
+    import gc
+    import weakref
+
+    conn, other = Conn(None), Conn(None)
+    with Watch(30.0, [other].copy):
+        track(conn)
+    gone, also_gone = weakref.ref(conn), weakref.ref(other)
+    del conn, other
+    gc.collect()
+    assert gone() is None and also_gone() is None
