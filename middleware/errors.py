@@ -45,6 +45,7 @@ class Reason(StrEnum):
     GOOGLE_UNAVAILABLE = "google_unavailable"
     GOOGLE_TIMEOUT = "google_timeout"
     GOOGLE_UNREACHABLE = "google_unreachable"
+    GOOGLE_BAD_RESPONSE = "google_bad_response"
     GOOGLE_EVENT_MISSING = "google_event_missing"
     GOOGLE_RESTORE_REFUSED = "google_restore_refused"
     CONFERENCE_PENDING = "conference_pending"

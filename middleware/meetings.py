@@ -26,6 +26,34 @@ from middleware.model import Deal
 #: The only fields a title or description template may use (CONTRACT.md, rules file).
 TEMPLATE_FIELDS = ("deal_name", "deal_id", "company", "rep_email")
 
+# Caps on what a deal's data can make the event carry. Over a cap the text is cut and ends
+# with an ellipsis: the demo is still booked (an operator wants the meeting, not a failure
+# over a long deal name), and a 1 MB deal name never becomes a 2 MB insert.
+#: Longest title (Google documents no limit for ``summary``; 1024 is the longest event id,
+#: and far beyond what a calendar shows).
+TITLE_MAX_CHARS = 1024
+#: Longest description from the template: Google Calendar keeps about 8,192 characters of a
+#: description; the rest leaves room for the Meet link line (``meeting.link_in_description``).
+DESCRIPTION_MAX_CHARS = 8000
+#: Longest value of one template field (a deal name, a company) before it is rendered.
+FIELD_MAX_CHARS = TITLE_MAX_CHARS
+#: Longest attendee address (RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its
+#: brackets); a longer "address" is dropped like any other invalid one.
+EMAIL_MAX_CHARS = 254
+#: The earliest and latest start accepted (in UTC): outside them it is not a demo date but
+#: bad data, and near year 9999 time-zone arithmetic overflows (``bad_start``).
+EARLIEST_START = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(9998, 12, 31, tzinfo=UTC)
+ELLIPSIS = "…"
+
+
+def shorten_to(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+
+
 # A deliberately loose address check: Google validates for real; this only drops values that
 # cannot possibly be an address (empty, spaces, no "@", no dot in the domain).
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -52,8 +80,11 @@ def check_template(template: str) -> None:
 
 
 def render_template(template: str, values: Mapping[str, str]) -> str:
-    """Fill a template checked by :func:`check_template`."""
-    return template.format_map({name: values.get(name, "") for name in TEMPLATE_FIELDS})
+    """Fill a template checked by :func:`check_template`; each value is cut to
+    :data:`FIELD_MAX_CHARS` first, so a huge value costs at most that per use."""
+    return template.format_map(
+        {name: shorten_to(values.get(name, ""), FIELD_MAX_CHARS) for name in TEMPLATE_FIELDS}
+    )
 
 
 def calendar_event_id(provider: str, account_id: str, deal_id: str, series: int = 0) -> str:
@@ -112,8 +143,8 @@ class MeetingSpec:
 class MeetingSpecSchema(Schema):
     """The JSON form of a :class:`MeetingSpec` (stored on the event and shown by the admin API)."""
 
-    title = fields.String(required=True, validate=validate.Length(min=1, max=1024))
-    description = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX_CHARS))
+    description = fields.String(required=True, validate=validate.Length(max=DESCRIPTION_MAX_CHARS))
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
     timezone = fields.String(required=True)
@@ -142,7 +173,7 @@ def parse_start(value: Any, timezone: str, *, deal_id: str, property_name: str) 
         except (OverflowError, OSError, ValueError):
             raise PermanentError(
                 "bad_start",
-                f"deal {deal_id}: property {property_name} = {text!r} is not a usable time",
+                f"deal {deal_id}: property {property_name} = {text[:60]!r} is not a usable time",
             ) from None
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     if _is_date_only(iso):
@@ -175,11 +206,14 @@ def _is_date_only(text: str) -> bool:
 
 
 def clean_attendees(emails: Iterable[str | None], *, exclude: str) -> tuple[str, ...]:
-    """Valid addresses, lower-cased, deduplicated in first-seen order, without the organizer."""
+    """Valid addresses, lower-cased, deduplicated in first-seen order, without the organizer
+    (an address longer than :data:`EMAIL_MAX_CHARS` is not valid)."""
     seen: set[str] = {exclude.strip().lower()}
     result: list[str] = []
     for email in emails:
         address = (email or "").strip().lower()
+        if len(address) > EMAIL_MAX_CHARS:
+            continue
         if not address or address in seen or not _EMAIL.match(address):
             continue
         seen.add(address)
@@ -232,7 +266,8 @@ def plan_meeting(deal: Deal, rules: MeetingRules, *, timezone: str | None = None
     """Turn a deal into the meeting to create, in ``timezone`` (default ``rules.timezone``).
 
     Attendees are the deal's valid contact emails without the rep, at most
-    ``rules.max_attendees`` of them, in the deal's order.
+    ``rules.max_attendees`` of them, in the deal's order. Title and description are cut to
+    :data:`TITLE_MAX_CHARS` / :data:`DESCRIPTION_MAX_CHARS` (with an ellipsis).
 
     Raises :class:`PermanentError` when the deal cannot make a meeting: no owner email
     (``missing_owner``), an empty or unreadable start (``missing_start`` / ``bad_start``).
@@ -248,17 +283,11 @@ def plan_meeting(deal: Deal, rules: MeetingRules, *, timezone: str | None = None
         "company": deal.company or deal.name,
         "rep_email": rep,
     }
-    try:
-        end = start + timedelta(minutes=rules.duration_minutes)
-    except OverflowError:  # a start in the last minutes of year 9999
-        raise PermanentError(
-            "bad_start",
-            f"deal {deal.deal_id}: property {deal.start_property} = {start.isoformat()!r} is "
-            "too far in the future for a meeting",
-        ) from None
+    end = _end_of(start, rules.duration_minutes, deal)
+    title = render_template(rules.title, values).strip() or f"Demo {deal.deal_id}"
     return MeetingSpec(
-        title=render_template(rules.title, values).strip() or f"Demo {deal.deal_id}",
-        description=render_template(rules.description, values),
+        title=shorten_to(title, TITLE_MAX_CHARS),
+        description=shorten_to(render_template(rules.description, values), DESCRIPTION_MAX_CHARS),
         start=start,
         end=end,
         timezone=zone,
@@ -266,3 +295,26 @@ def plan_meeting(deal: Deal, rules: MeetingRules, *, timezone: str | None = None
         attendees=clean_attendees(deal.contact_emails, exclude=rep)[: rules.max_attendees],
         deal_key=f"{deal.provider}:{deal.account_id}:{deal.deal_id}",
     )
+
+
+def _end_of(start: datetime, minutes: int, deal: Deal) -> datetime:
+    """``start`` + ``minutes``, once the start is known to be a plausible demo date.
+
+    Raises :class:`PermanentError` ``bad_start`` for a start (or end) before
+    :data:`EARLIEST_START` or after :data:`LATEST_START` in UTC, or one that cannot even be
+    expressed in UTC (year 1 or 9999 with an offset).
+    """
+    try:
+        end = start + timedelta(minutes=minutes)
+        late = end.astimezone(UTC) > LATEST_START
+        early = start.astimezone(UTC) < EARLIEST_START
+    except OverflowError:  # the first or last hours of what a datetime can hold
+        late, early = start.year > EARLIEST_START.year, start.year <= EARLIEST_START.year
+    if late or early:
+        raise PermanentError(
+            "bad_start",
+            f"deal {deal.deal_id}: property {deal.start_property} = {start.isoformat()!r} is "
+            f"too far in the {'future' if late else 'past'} for a meeting (a demo starts "
+            f"between {EARLIEST_START.year} and {LATEST_START.year})",
+        )
+    return end

@@ -19,6 +19,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from middleware.deadlines import LONGEST_CALL_SECONDS
 from middleware.errors import ConfigError
 from middleware.rules import Rules, first_error, load_rules
 
@@ -171,6 +172,14 @@ class Settings:
     )
     worker_lease_seconds: float = env(
         "WORKER_LEASE_SECONDS", fields.Float, 60.0, validate=validate.Range(min=5, max=110)
+    )
+    #: an attempt's longest run before its lease is left to expire (taken over); at least
+    #: twice the longest call deadline, so one slow call that still finishes is never cut
+    worker_attempt_timeout_seconds: float = env(
+        "WORKER_ATTEMPT_TIMEOUT_SECONDS",
+        fields.Float,
+        120.0,
+        validate=validate.Range(min=2 * LONGEST_CALL_SECONDS, max=3600),
     )
     worker_poll_seconds: float = env(
         "WORKER_POLL_SECONDS", fields.Float, 0.5, validate=validate.Range(min=0.01, max=30)

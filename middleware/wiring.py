@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from middleware.crm.base import CRMClient, NotConfiguredClient, WebhookIntake
 from middleware.crm.registry import CRMS
+from middleware.deadlines import CRM_TIMEOUTS, GOOGLE_TIMEOUTS, Timeouts
 from middleware.errors import PermanentError
 from middleware.settings import Settings
 
@@ -20,12 +21,6 @@ if TYPE_CHECKING:
     from middleware.meetings import MeetingSpec
     from middleware.pipeline import Pipeline
     from middleware.store import Store
-
-#: (connect, read) seconds for every CRM API call. HubSpot answers in well under a second;
-#: 20 s of silence means a stuck connection, and the event is retried.
-CRM_TIMEOUT = (5.0, 20.0)
-#: Seconds per Google call (token endpoint and Calendar); Google's own clients use 60.
-GOOGLE_TIMEOUT = 30.0
 
 
 def webhook_intakes(settings: Settings) -> dict[tuple[str, str], WebhookIntake]:
@@ -37,11 +32,10 @@ def webhook_intakes(settings: Settings) -> dict[tuple[str, str], WebhookIntake]:
     }
 
 
-def crm_clients(settings: Settings) -> dict[str, CRMClient]:
-    """Every CRM's API client by provider (stand-ins for the unconfigured ones)."""
-    return {
-        provider: module.client(settings, timeout=CRM_TIMEOUT) for provider, module in CRMS.items()
-    }
+def crm_clients(settings: Settings, timeout: Timeouts = CRM_TIMEOUTS) -> dict[str, CRMClient]:
+    """Every CRM's API client by provider (stand-ins for the unconfigured ones); ``timeout``:
+    the limits of each call (:mod:`middleware.deadlines`)."""
+    return {provider: module.client(settings, timeout=timeout) for provider, module in CRMS.items()}
 
 
 class NotConfiguredCalendar:
@@ -79,7 +73,7 @@ def google_calendar(settings: Settings, **overrides: Any) -> Any:
 
     options: dict[str, Any] = {
         "api_base_url": settings.google_api_base_url,
-        "timeout": GOOGLE_TIMEOUT,
+        "timeout": GOOGLE_TIMEOUTS,
         "quota_park_seconds": settings.rules.retry.quota_park_minutes * 60.0,
         "link_in_description": settings.rules.meeting.link_in_description,
         **overrides,
@@ -94,31 +88,38 @@ def google_preflight(settings: Settings) -> Any:
     return GooglePreflight.from_key_file(
         settings.google_service_account_file or "",
         api_base_url=settings.google_api_base_url,
-        timeout=GOOGLE_TIMEOUT,
+        timeout=GOOGLE_TIMEOUTS,
     )
 
 
-def pipeline(settings: Settings, store: Store) -> Pipeline:
+def pipeline(
+    settings: Settings,
+    store: Store,
+    *,
+    crm_timeout: Timeouts = CRM_TIMEOUTS,
+    google_timeout: Timeouts = GOOGLE_TIMEOUTS,
+) -> Pipeline:
     """The worker's pipeline: every CRM client and the calendar (stand-ins where unset).
 
+    The timeouts are the limits of each outbound call (tests shorten them).
     Raises :class:`~middleware.errors.ConfigError` when the key file cannot be loaded.
     """
     from middleware.pipeline import Pipeline
 
-    settings = with_resolved_stages(settings)
+    settings = with_resolved_stages(settings, crm_timeout)
     return Pipeline(
         store=store,
         rules=settings.rules,
-        crms=crm_clients(settings),
-        calendar=google_calendar(settings),
+        crms=crm_clients(settings, crm_timeout),
+        calendar=google_calendar(settings, timeout=google_timeout),
     )
 
 
-def with_resolved_stages(settings: Settings) -> Settings:
+def with_resolved_stages(settings: Settings, timeout: Timeouts = CRM_TIMEOUTS) -> Settings:
     """``settings`` with every CRM's stages given by label resolved to ids (CONTRACT.md: an
     unknown or ambiguous label stops the worker with one line). Raises ``ConfigError``."""
     for module in CRMS.values():
-        client = module.client(settings, timeout=CRM_TIMEOUT)
+        client = module.client(settings, timeout=timeout)
         try:
             settings = module.with_resolved_stages(settings, client)
         finally:

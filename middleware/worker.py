@@ -5,6 +5,12 @@
 * A heartbeat renews the leases of running events every third of the lease; a worker that
   dies (SIGKILL, power cut) stops renewing, and another worker takes its events over once the
   lease expires (``WORKER_LEASE_SECONDS``, 60 s by default: well inside the contract's 2 min).
+* An attempt may run at most ``WORKER_ATTEMPT_TIMEOUT_SECONDS`` (120 s by default, at least
+  twice the longest call deadline of :mod:`middleware.deadlines`). Past that the heartbeat
+  stops renewing its lease, so a stuck attempt is taken over like a dead worker's, at most
+  that plus one lease after it started. Its thread cannot be killed: when it ends, its
+  outcome is refused (the lease is another worker's), and the deal's deterministic Calendar
+  event id makes the takeover find, not duplicate, whatever it booked.
 * SIGTERM/SIGINT: stop claiming, let running events finish for up to ``grace_seconds``, then
   release whatever is still held so another worker can take it at once.
 """
@@ -18,6 +24,7 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +38,15 @@ from middleware.store import Claim, Store
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Attempt:
+    """A claim being worked on, since when (monotonic), and whether it overran."""
+
+    claim: Claim
+    started: float
+    overdue: bool = False
+
+
 class Worker:
     def __init__(
         self,
@@ -39,6 +55,7 @@ class Worker:
         *,
         concurrency: int = 8,
         lease_seconds: float = 60.0,
+        attempt_timeout_seconds: float = 120.0,
         poll_seconds: float = 0.5,
         max_attempts: int = 10,
         grace_seconds: float = 20.0,
@@ -49,12 +66,13 @@ class Worker:
         self.pipeline = pipeline
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
+        self.attempt_timeout_seconds = attempt_timeout_seconds
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.grace_seconds = grace_seconds
         self.name = name or process_tag()
         self.stopping = stopping or threading.Event()
-        self._running: dict[Future[Any], Claim] = {}
+        self._running: dict[Future[Any], _Attempt] = {}
         self._lock = threading.Lock()
         self._done = threading.Event()
 
@@ -75,7 +93,7 @@ class Worker:
                 for claim in claims:
                     future = pool.submit(self.pipeline.run, claim)
                     with self._lock:
-                        self._running[future] = claim
+                        self._running[future] = _Attempt(claim, time.monotonic())
                 if not claims:
                     self._wait_for_work()
             self._shutdown()
@@ -122,7 +140,7 @@ class Worker:
         with self._lock:
             done = [f for f in self._running if f.done()]
             for future in done:
-                claim = self._running.pop(future)
+                claim = self._running.pop(future).claim
                 error = future.exception()
                 if error is not None:  # the pipeline records outcomes itself; this is a store fault
                     log.error(
@@ -133,8 +151,7 @@ class Worker:
 
     def _heartbeat(self) -> None:
         while not self._done.wait(self.lease_seconds / 3):
-            with self._lock:
-                held = list(self._running.values())
+            held = self._renewable()
             if not held:
                 continue
             try:
@@ -145,6 +162,29 @@ class Worker:
             for event_id in lost:
                 log.warning("event %s: lease lost to another worker", event_id)
 
+    def _renewable(self) -> list[Claim]:
+        """The running claims whose attempt is within ``attempt_timeout_seconds``; an attempt
+        past it is logged once and its lease left to expire (another worker takes it over)."""
+        now = time.monotonic()
+        with self._lock:
+            attempts = list(self._running.values())
+        held: list[Claim] = []
+        for attempt in attempts:
+            if now - attempt.started <= self.attempt_timeout_seconds:
+                held.append(attempt.claim)
+            elif not attempt.overdue:
+                attempt.overdue = True
+                log.warning(
+                    "event %s: attempt %s has run for %.0f s, over the %g s maximum "
+                    "(WORKER_ATTEMPT_TIMEOUT_SECONDS): its lease is no longer renewed, so "
+                    "another worker takes it over once the lease expires",
+                    attempt.claim.event_id,
+                    attempt.claim.attempt,
+                    now - attempt.started,
+                    self.attempt_timeout_seconds,
+                )
+        return held
+
     def _shutdown(self) -> None:
         running = list(self._running)
         if running:
@@ -152,7 +192,7 @@ class Worker:
             wait(running, timeout=self.grace_seconds)
         self._reap()
         with self._lock:
-            left = list(self._running.values())
+            left = [attempt.claim for attempt in self._running.values()]
         for claim in left:
             with contextlib.suppress(SQLAlchemyError):  # if the store is down, the lease expires
                 self.store.release(claim, "worker stopped before this attempt finished")
@@ -183,6 +223,7 @@ def main(settings: Settings) -> None:
         pipeline,
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
+        attempt_timeout_seconds=settings.worker_attempt_timeout_seconds,
         poll_seconds=settings.worker_poll_seconds,
         max_attempts=settings.rules.retry.max_attempts,
         stopping=stopping,

@@ -71,6 +71,9 @@ def test_bad_rules_name_the_key(make_env: Any, rules: str, expected: str) -> Non
         ({"WEB_THREADS": "0"}, "WEB_THREADS"),
         ({"PORT": "70000"}, "PORT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL: must be DEBUG"),
+        ({"WORKER_ATTEMPT_TIMEOUT_SECONDS": "89"}, "WORKER_ATTEMPT_TIMEOUT_SECONDS: Must be "),
+        ({"WORKER_ATTEMPT_TIMEOUT_SECONDS": "3601"}, "WORKER_ATTEMPT_TIMEOUT_SECONDS"),
+        ({"WORKER_ATTEMPT_TIMEOUT_SECONDS": "soon"}, "WORKER_ATTEMPT_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_environment_names_the_variable(make_env: Any, env: dict, expected: str) -> None:
@@ -146,3 +149,12 @@ def test_quota_park_minutes(make_env: Any) -> None:
     for bad in ("0", "1441", "'30'"):
         with pytest.raises(ConfigError, match="retry.quota_park_minutes"):
             load_settings(make_env(rules=f"[retry]\nquota_park_minutes = {bad}\n"))
+
+
+def test_the_attempt_maximum_leaves_room_for_two_of_the_longest_calls(make_env: Any) -> None:
+    from middleware.deadlines import LONGEST_CALL_SECONDS
+
+    assert load_settings(make_env()).worker_attempt_timeout_seconds == 120.0
+    assert load_settings(make_env()).worker_lease_seconds == 60.0
+    lowest = load_settings(make_env(WORKER_ATTEMPT_TIMEOUT_SECONDS="90"))
+    assert lowest.worker_attempt_timeout_seconds == 90.0 == 2 * LONGEST_CALL_SECONDS

@@ -87,9 +87,9 @@ def _for_provider(
 
 def _crm_client(settings: Settings, provider: str) -> Any:
     from middleware.crm.registry import CRMS
-    from middleware.wiring import CRM_TIMEOUT
+    from middleware.deadlines import CRM_TIMEOUTS
 
-    return CRMS[provider].client(settings, timeout=CRM_TIMEOUT)
+    return CRMS[provider].client(settings, timeout=CRM_TIMEOUTS)
 
 
 def _calendar(settings: Settings) -> Any:

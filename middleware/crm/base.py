@@ -25,6 +25,7 @@ from middleware.errors import ConfigError, PermanentError
 from middleware.model import Deal, NewEvent
 
 if TYPE_CHECKING:
+    from middleware.deadlines import Timeouts
     from middleware.settings import Settings
 
 
@@ -160,7 +161,7 @@ class CRMModule(Protocol):
         is ``/webhooks/<provider>/workflow``. A disabled CRM's intakes answer 503."""
         ...
 
-    def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:
+    def client(self, settings: Settings, *, timeout: Timeouts) -> CRMClient:
         """The API client, or a :class:`NotConfiguredClient` naming the missing setting."""
         ...
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
+from middleware.deadlines import GOOGLE_TIMEOUTS, Timeouts
 from middleware.errors import MiddlewareError, RestoreRefused, RetryableError
 from middleware.google.client import Client
 from middleware.google.credentials import Call, read_key_file
@@ -65,7 +66,7 @@ class GoogleCalendar:
         service_account_info: dict,
         *,
         api_base_url: str = "https://www.googleapis.com/",
-        timeout: float = 30.0,
+        timeout: Timeouts = GOOGLE_TIMEOUTS,
         conference_poll: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
         sleep: Callable[[float], None] = time.sleep,
         quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
@@ -125,8 +126,8 @@ class GoogleCalendar:
 
         Raises :class:`RetryableError` (``conference_pending``, ``conference_failed``,
         ``google_rate_limited``, ``google_quota_exceeded``, ``google_unavailable``,
-        ``google_timeout``, ``google_unreachable``, ``google_token_unavailable``,
-        ``google_event_missing``) or :class:`PermanentError` (``google_delegation_denied``,
+        ``google_timeout``, ``google_unreachable``, ``google_bad_response``,
+        ``google_token_unavailable``, ``google_event_missing``) or :class:`PermanentError` (``google_delegation_denied``,
         ``google_user_invalid``, ``google_key_invalid``, ``google_token_refused``,
         ``google_conference_type_invalid``, ``google_attendees_forbidden``,
         ``google_forbidden``, ``google_calendar_not_found``, ``google_auth_failed``,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.client
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import google_auth_httplib2
 import httplib2
@@ -21,14 +21,18 @@ from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from middleware.deadlines import DeadlineExceeded, Timeouts
 from middleware.errors import MiddlewareError, RetryableError, shorten
 from middleware.google.credentials import Call, Delegation
 from middleware.google.errors import (
     DEFAULT_QUOTA_PARK_SECONDS,
     error_status,
     from_http_error,
+    not_json_error,
     refresh_error,
 )
+from middleware.google.transport import DeadlineHttp, NotJsonAnswer
+from middleware.retry import parse_retry_after
 
 __all__ = ["Client"]
 
@@ -37,7 +41,8 @@ class Client:
     """The service account's way into Calendar v3 at ``api_base_url``. Thread-safe.
 
     Credentials are shared per rep (:class:`Delegation`) but every call gets its own
-    ``httplib2.Http``, which is not thread-safe (ref §4.4, gotcha 8).
+    ``httplib2.Http`` (a :class:`~middleware.google.transport.DeadlineHttp`), which is not
+    thread-safe (ref §4.4, gotcha 8).
     """
 
     def __init__(
@@ -45,11 +50,12 @@ class Client:
         service_account_info: Mapping[str, Any],
         *,
         api_base_url: str,
-        timeout: float,
+        timeout: Timeouts,
         quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
     ) -> None:
         """Load the key. No network. Raises :class:`~middleware.errors.ConfigError`.
 
+        ``timeout``: the socket timeout (``read``) and total deadline of every request.
         ``quota_park_seconds``: the shortest park after a ``quotaExceeded`` or
         ``dailyLimitExceeded`` 403 (longer when Google's ``Retry-After`` says so).
         """
@@ -104,12 +110,23 @@ class Client:
             )
         if isinstance(exc, HttpError):
             return self._http_error(exc, call, op)
+        garbage = _found(exc, NotJsonAnswer)
+        if garbage is not None:
+            return not_json_error(
+                garbage.status,
+                garbage.content,
+                parse_retry_after(garbage.retry_after),
+                op=op,
+                organizer=call.organizer,
+            )
         if isinstance(exc, TimeoutError) or (
             isinstance(exc, TransportError) and _caused_by_timeout(exc)
         ):
+            said = "finish" if _found(exc, DeadlineExceeded) is not None else "answer"
             return RetryableError(
                 "google_timeout",
-                f"Google did not answer {op} for {call.organizer} within {self.timeout:g} s",
+                f"Google did not {said} {op} for {call.organizer} in time "
+                f"({self.timeout.describe()})",
             )
         if isinstance(
             exc,
@@ -140,9 +157,7 @@ class Client:
         )
 
     def _build(self, credentials: Any) -> Any:
-        http = google_auth_httplib2.AuthorizedHttp(
-            credentials, http=httplib2.Http(timeout=self.timeout)
-        )
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=DeadlineHttp(self.timeout))
         return build(
             "calendar",
             "v3",
@@ -153,12 +168,24 @@ class Client:
         )
 
 
+_E = TypeVar("_E", bound=BaseException)
+
+
 def _caused_by_timeout(exc: BaseException) -> bool:
+    return _found(exc, TimeoutError) is not None
+
+
+def _found(exc: BaseException, kind: type[_E]) -> _E | None:
+    """``exc`` itself, one of its arguments or one of its causes (five deep) that is a
+    ``kind`` (google-auth wraps transport errors in ``TransportError``); else None."""
     seen: BaseException | None = exc
     for _ in range(5):
         if seen is None:
-            return False
-        if isinstance(seen, TimeoutError) or any(isinstance(a, TimeoutError) for a in seen.args):
-            return True
+            return None
+        if isinstance(seen, kind):
+            return seen
+        for arg in seen.args:
+            if isinstance(arg, kind):
+                return arg
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import google_auth_httplib2
-import httplib2
 from google.oauth2 import service_account
 
+from middleware.deadlines import Timeouts
 from middleware.errors import ConfigError, MiddlewareError, shorten
 from middleware.google.events import normal_email
 from middleware.google.scopes import SCOPE
+from middleware.google.transport import DeadlineHttp
 
 __all__ = ["Call", "Delegation", "Translate", "load_key", "read_key_file"]
 
@@ -110,9 +111,11 @@ class Delegation:
     """
 
     def __init__(
-        self, service_account_info: Mapping[str, Any], *, timeout: float, translate: Translate
+        self, service_account_info: Mapping[str, Any], *, timeout: Timeouts, translate: Translate
     ) -> None:
-        """Load the key. No network. Raises :class:`ConfigError` (see :func:`load_key`)."""
+        """Load the key. No network. Raises :class:`ConfigError` (see :func:`load_key`).
+
+        ``timeout``: the socket timeout and total deadline of each token request."""
         self._base = load_key(service_account_info)
         self._timeout = timeout
         self._translate = translate
@@ -139,7 +142,7 @@ class Delegation:
                 self._reps[key] = rep
         with rep.lock:
             if not rep.credentials.valid:
-                request = google_auth_httplib2.Request(httplib2.Http(timeout=self._timeout))
+                request = google_auth_httplib2.Request(DeadlineHttp(self._timeout))
                 try:
                     rep.credentials.refresh(request)
                 except Exception as exc:

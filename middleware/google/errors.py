@@ -5,6 +5,8 @@
   with a stable ``reason`` (errors guide table, ref §2.2). :func:`from_http_error` is the thin
   adapter that reads those values off googleapiclient's ``HttpError``.
 * :func:`refresh_error`: a token-endpoint failure (google-auth's ``RefreshError``, ref §3.3).
+* :func:`not_json_error`: an answer of either API whose body is not Google's JSON (raised by
+  :mod:`middleware.google.transport` before the libraries read it): retryable.
 
 Messages are one line naming the fix and quote Google's text cut short, never a token or key.
 
@@ -29,6 +31,7 @@ __all__ = [
     "error_status",
     "from_http_error",
     "http_error",
+    "not_json_error",
     "refresh_error",
 ]
 
@@ -151,6 +154,51 @@ def http_error(
         )
     return PermanentError(
         "google_bad_request", f"Google refused the event ({status} {reason}): {said}"
+    )
+
+
+def not_json_error(
+    status: int,
+    content: bytes | str,
+    retry_after: float | None,
+    *,
+    op: str,
+    organizer: str,
+) -> MiddlewareError:
+    """An answer whose body is not Google's JSON (``op`` "token" for the token endpoint).
+
+    Not Google's own answer (a proxy, a captive portal, a cut body), so retryable: the status
+    still speaks for itself where it says all (408 ``google_timeout``, 429
+    ``google_rate_limited``, 5xx ``google_unavailable``, or ``google_token_unavailable`` at
+    the token endpoint); any other status, 2xx included, is ``google_bad_response``.
+    """
+    said = shorten(content, 200)
+    where = "Google's token endpoint" if op == "token" else f"Google Calendar ({op})"
+    if op == "token" and (status in (408, 429) or status >= 500):
+        return RetryableError(
+            "google_token_unavailable",
+            f"{where} is not answering for {organizer} right now ({status}: {said!r})",
+            retry_after=retry_after,
+        )
+    if status == 429:
+        return RetryableError(
+            "google_rate_limited",
+            f"Google rate-limited {op} for {organizer} (429: {said!r})",
+            retry_after=retry_after,
+        )
+    if status == 408:
+        return RetryableError("google_timeout", f"Google timed out on {op} (408)")
+    if status >= 500:
+        return RetryableError(
+            "google_unavailable",
+            f"Google Calendar failed on {op} ({status}: {said!r})",
+            retry_after=retry_after,
+        )
+    return RetryableError(
+        "google_bad_response",
+        f"{where} answered {status} for {organizer} with a body that is not JSON ({said!r}): "
+        "not Google's own answer (a proxy or captive portal in the way, or "
+        "GOOGLE_API_BASE_URL pointing elsewhere?); it will be tried again",
     )
 
 

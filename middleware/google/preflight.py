@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from middleware.deadlines import GOOGLE_TIMEOUTS, Timeouts
 from middleware.errors import MiddlewareError
 from middleware.google.client import Client
 from middleware.google.credentials import Call, read_key_file
@@ -30,7 +31,7 @@ class GooglePreflight:
         service_account_info: Mapping[str, Any],
         *,
         api_base_url: str = "https://www.googleapis.com/",
-        timeout: float = 30.0,
+        timeout: Timeouts = GOOGLE_TIMEOUTS,
     ) -> None:
         """Load the key. No network. Raises :class:`~middleware.errors.ConfigError`."""
         self._client = Client(service_account_info, api_base_url=api_base_url, timeout=timeout)

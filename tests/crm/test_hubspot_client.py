@@ -15,6 +15,7 @@ import requests
 
 from middleware.crm.base import CRMClient
 from middleware.crm.hubspot.client import HubSpotClient
+from middleware.deadlines import Timeouts
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
 from middleware.model import Deal
 from middleware.rules import HubSpotRules
@@ -65,11 +66,14 @@ def client(hs: HubSpotEmulator) -> Iterator[HubSpotClient]:
     c.close()
 
 
+TEST_TIMEOUTS = Timeouts(2.0, 5.0, 10.0)
+
+
 def make_client(
     base_url: str,
     *,
     token: str = TOKEN,
-    timeout: tuple[float, float] = (2.0, 5.0),
+    timeout: Timeouts = TEST_TIMEOUTS,
     max_attendees: int = 100,
 ) -> HubSpotClient:
     return HubSpotClient(
@@ -516,7 +520,7 @@ def test_5xx_is_retryable(
 
 
 def test_timeout_is_retryable(hs: HubSpotEmulator) -> None:
-    impatient = make_client(hs.base_url, timeout=(0.2, 0.5))
+    impatient = make_client(hs.base_url, timeout=Timeouts(0.2, 0.5, 5.0))
     hs.inject_delay("GET", DEAL_PATH, 1.5)
     error = expect(RetryableError, "crm_timeout", fetched, impatient)
     assert isinstance(error.__cause__, requests.Timeout)
@@ -556,7 +560,7 @@ def test_2xx_that_is_not_json_is_retryable(hs: HubSpotEmulator, client: HubSpotC
 
 
 def test_the_token_never_appears_in_an_error(hs: HubSpotEmulator) -> None:
-    client = make_client(hs.base_url, timeout=(0.2, 0.5))
+    client = make_client(hs.base_url, timeout=Timeouts(0.2, 0.5, 5.0))
     echo = {"status": "error", "message": f"token {TOKEN} is not welcome"}
     scenarios = [
         lambda: hs.inject_fault("GET", DEAL_PATH, 401, body=echo),

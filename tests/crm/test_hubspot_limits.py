@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from middleware.crm.hubspot.client import HubSpotClient
+from middleware.deadlines import Timeouts
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
 from middleware.model import Deal
 from middleware.rules import HubSpotRules
@@ -54,7 +55,7 @@ def make_client(hs: HubSpotEmulator) -> HubSpotClient:
         base_url=hs.base_url,
         access_token=TOKEN,
         rules=HubSpotRules(),
-        timeout=(2.0, 5.0),
+        timeout=Timeouts(2.0, 5.0, 10.0),
         clock=lambda: NOW,
     )
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from middleware.crm.hubspot.client import HubSpotClient
+from middleware.deadlines import Timeouts
 from middleware.errors import PermanentError, RetryableError
 from middleware.rules import HubSpotRules
 from middleware.testing.hubspot import HubSpotEmulator
@@ -40,7 +41,7 @@ def make_client(hs: HubSpotEmulator, *, max_attendees: int = 100) -> HubSpotClie
         base_url=hs.base_url,
         access_token=TOKEN,
         rules=HubSpotRules(),
-        timeout=(2.0, 5.0),
+        timeout=Timeouts(2.0, 5.0, 10.0),
         max_attendees=max_attendees,
     )
 

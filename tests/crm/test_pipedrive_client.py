@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from middleware.crm.pipedrive.client import PipedriveClient
+from middleware.deadlines import Timeouts
 from middleware.errors import PermanentError, RetryableError
 from middleware.meetings import parse_start
 from middleware.rules import PipedriveRules
@@ -46,7 +47,10 @@ def pd() -> Iterator[PipedriveEmulator]:
 
 def client(pd: PipedriveEmulator, rules: PipedriveRules = RULES, token: str | None = None):
     return PipedriveClient(
-        base_url=pd.base_url, api_token=token or pd.api_token, rules=rules, timeout=(2, 5)
+        base_url=pd.base_url,
+        api_token=token or pd.api_token,
+        rules=rules,
+        timeout=Timeouts(2, 5, 10),
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
+from middleware.deadlines import Timeouts
 from middleware.errors import ConfigError, PermanentError, RetryableError
 from middleware.google import SCOPE, CalendarEvent, GoogleCalendar
 from middleware.meetings import MeetingSpec, conference_request_id
@@ -112,7 +113,10 @@ def test_repeat_makes_no_second_event_and_no_write(
 def test_lost_insert_response_then_retry(emu: GoogleEmulator) -> None:
     """Google made the event but the answer never came: the retry finds it, writes nothing."""
     cal = GoogleCalendar(
-        emu.service_account_info(), api_base_url=emu.base_url, timeout=0.5, sleep=lambda s: None
+        emu.service_account_info(),
+        api_base_url=emu.base_url,
+        timeout=Timeouts(0.5, 0.5, 5.0),
+        sleep=lambda s: None,
     )
     hold = emu.hold("insert")  # commits, then withholds the response
     try:
@@ -448,7 +452,10 @@ def test_unknown_calendar(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
 
 def test_timeout_is_retryable(emu: GoogleEmulator) -> None:
     cal = GoogleCalendar(
-        emu.service_account_info(), api_base_url=emu.base_url, timeout=0.3, sleep=lambda s: None
+        emu.service_account_info(),
+        api_base_url=emu.base_url,
+        timeout=Timeouts(0.3, 0.3, 5.0),
+        sleep=lambda s: None,
     )
     emu.inject_delay("insert", 0.8)
     with pytest.raises(RetryableError) as exc:

@@ -14,7 +14,13 @@ from googleapiclient.errors import HttpError
 
 import middleware.google.errors as google_errors
 from middleware.errors import MiddlewareError, PermanentError, RetryableError
-from middleware.google.errors import error_status, from_http_error, http_error, refresh_error
+from middleware.google.errors import (
+    error_status,
+    from_http_error,
+    http_error,
+    not_json_error,
+    refresh_error,
+)
 from middleware.google.scopes import SCOPE
 from tests.google.support import REP
 
@@ -71,6 +77,37 @@ TOKEN_TABLE = [
     ("access_denied: Requested client not authorized.", False, "google_token_refused"),
 ]  # fmt: skip
 
+# An answer whose body is not Google's JSON: (status, op) → (reason code); all retryable.
+NOT_JSON_TABLE = [
+    (200, "insert", "google_bad_response"),
+    (201, "patch", "google_bad_response"),
+    (302, "get", "google_bad_response"),
+    (400, "insert", "google_bad_response"),
+    (401, "get", "google_bad_response"),
+    (404, "get", "google_bad_response"),
+    (200, "token", "google_bad_response"),
+    (403, "token", "google_bad_response"),
+    (408, "insert", "google_timeout"),
+    (429, "insert", "google_rate_limited"),
+    (500, "insert", "google_unavailable"),
+    (502, "list", "google_unavailable"),
+    (502, "token", "google_token_unavailable"),
+    (429, "token", "google_token_unavailable"),
+]
+
+
+@pytest.mark.parametrize(("status", "op", "expected"), NOT_JSON_TABLE)
+def test_an_answer_that_is_not_json_is_retryable(status: int, op: str, expected: str) -> None:
+    page = b"<html><body><h1>502 Bad Gateway</h1>" + b"x" * 5000 + b"</body></html>"
+    err = not_json_error(status, page, 9.0, op=op, organizer=REP)
+    assert type(err) is RetryableError and err.reason == expected
+    assert len(err.message) < 500 and "\n" not in err.message
+    if status != 408:
+        assert "<html><body><h1>502 Bad Gateway</h1>" in err.message
+    assert err.retry_after == (9.0 if status in (429, 500, 502) else None)
+    if expected == "google_bad_response":
+        assert f"answered {status} for {REP} with a body that is not JSON" in err.message
+
 
 def api_error(
     status: int, reason: str, message: str, op: str = "insert", retry_after: float | None = None
@@ -94,7 +131,8 @@ def test_http_error_table(
 def test_tables_cover_every_reason_code_of_the_module() -> None:
     source = Path(google_errors.__file__).read_text()
     produced = set(re.findall(r'"(google_[a-z_]+)"', source))
-    assert {row[-1] for row in HTTP_TABLE} | {row[-1] for row in TOKEN_TABLE} == produced
+    tables = (HTTP_TABLE, TOKEN_TABLE, NOT_JSON_TABLE)
+    assert {row[-1] for table in tables for row in table} == produced
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from middleware.deadlines import Timeouts
 from middleware.google import CHECK_SCOPE, SCOPE
 from middleware.google.preflight import GooglePreflight, conference_problems
 from middleware.testing.google import GoogleEmulator
@@ -75,7 +76,9 @@ def test_conference_problems() -> None:
 
 def test_from_key_file_and_identity(emu: GoogleEmulator, tmp_path: Path) -> None:
     path = emu.write_key_file(tmp_path / "sa.json")
-    pre = GooglePreflight.from_key_file(path, api_base_url=emu.base_url, timeout=5.0)
+    pre = GooglePreflight.from_key_file(
+        path, api_base_url=emu.base_url, timeout=Timeouts(5.0, 5.0, 10.0)
+    )
     assert (pre.client_email, pre.client_id) == (emu.client_email, emu.client_id)
     assert pre.check_access(REP) == []
     # The read scope is refused by a SCOPE-only grant: the Meet probe event answered instead.

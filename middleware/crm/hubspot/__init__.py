@@ -33,6 +33,7 @@ from middleware.crm.hubspot.workflow import HubSpotWorkflowIntake
 from middleware.errors import ConfigError, MiddlewareError
 
 if TYPE_CHECKING:
+    from middleware.deadlines import Timeouts
     from middleware.settings import Settings
 
 #: The deal property holding its owner (the rep); a change is a new organizer.
@@ -75,7 +76,7 @@ class HubSpotModule:
             "workflow": HubSpotWorkflowIntake(settings.hubspot_secrets),
         }
 
-    def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:
+    def client(self, settings: Settings, *, timeout: Timeouts) -> CRMClient:
         if not settings.hubspot_access_token:
             return NotConfiguredClient(
                 PROVIDER,

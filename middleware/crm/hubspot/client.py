@@ -39,6 +39,7 @@ from middleware.crm.hubspot.http import (
     _unique,
 )
 from middleware.crm.hubspot.metadata import HubSpotMetadata
+from middleware.deadlines import CRM_TIMEOUTS, Timeouts
 from middleware.errors import PermanentError, RetryableError
 from middleware.model import Deal
 from middleware.rules import HubSpotRules
@@ -75,7 +76,7 @@ class HubSpotClient(HubSpotMetadata):
         base_url: str,
         access_token: str,
         rules: HubSpotRules,
-        timeout: tuple[float, float] = (5.0, 20.0),
+        timeout: Timeouts = CRM_TIMEOUTS,
         max_attendees: int = DEFAULT_MAX_ATTENDEES,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -260,7 +261,14 @@ class HubSpotClient(HubSpotMetadata):
             params: dict[str, Any] = {"limit": ASSOCIATIONS_PAGE_SIZE}
             if after is not None:
                 params["after"] = after
-            response = self._send("GET", path, what, params=params, account_id=account_id)
+            response = self._send(
+                "GET",
+                path,
+                what,
+                params=params,
+                account_id=account_id,
+                any_body=after is None,  # the first page probes whether v4 is served
+            )
             if response.status_code == 404 and after is None:
                 # The deal was just read, so the v4 list is not served here: the contacts
                 # embedded in the deal read (at most 100) are what there is.

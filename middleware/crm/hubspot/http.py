@@ -1,17 +1,18 @@
-"""HubSpot's API over ``requests``: sessions, one request, its answer mapped to errors.
+"""HubSpot's API over ``requests``: the token's account, and its answers mapped to errors.
 
-The base of :class:`~middleware.crm.hubspot.client.HubSpotClient`: per-thread sessions (requests
-does not promise a session is thread-safe), the token's account (read once: its portal id and
-time zone), and every failure mapped by ``errors.py`` to a :class:`RetryableError` (timeouts,
-connection errors, 423, 429, 477, 5xx, a 2xx that is not JSON) or a :class:`PermanentError`,
-each with a stable ``reason``. Messages never contain the access token.
+The base of :class:`~middleware.crm.hubspot.client.HubSpotClient`, over the shared
+:class:`~middleware.crm.http.CRMHTTP` (per-thread sessions, a total deadline per request,
+answers that are not JSON): the token's account (read once: its portal id and time zone), and
+every failure mapped by ``errors.py`` to a :class:`RetryableError` (timeouts, connection
+errors, 423, 429, 477, 5xx, an answer that is not JSON) or a :class:`PermanentError`, each with
+a stable ``reason``. Messages never contain the access token.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -20,14 +21,12 @@ from urllib.parse import quote
 import requests
 
 from middleware.crm.base import lower_headers
+from middleware.crm.http import CRMHTTP, JsonDict
 from middleware.crm.hubspot.errors import Answer, account_zone, error_for
-from middleware.errors import PermanentError, RetryableError, shorten
-
-JsonDict = dict[str, Any]
+from middleware.deadlines import CRM_TIMEOUTS, Timeouts
+from middleware.errors import MiddlewareError, PermanentError, RetryableError, shorten
 
 log = logging.getLogger(__name__)
-
-USER_AGENT = "crm-meet-middleware"
 
 
 @dataclass(frozen=True)
@@ -43,40 +42,32 @@ class AccountDetails:
     zone: tzinfo
 
 
-class HubSpotHTTP:
+class HubSpotHTTP(CRMHTTP):
     """One access token's way into HubSpot's API; safe to share between threads."""
+
+    label = "HubSpot"
 
     def __init__(
         self,
         *,
         base_url: str,
         access_token: str,
-        timeout: tuple[float, float] = (5.0, 20.0),
+        timeout: Timeouts = CRM_TIMEOUTS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """``base_url`` is ``https://api.hubapi.com`` (or an emulator); ``timeout`` is
-        (connect, read) seconds, passed on every request; ``clock`` returns the aware current
-        time (default: now in UTC) and dates the end of a daily rate limit."""
-        self._base_url = base_url.rstrip("/")
-        self._token = access_token
-        self._timeout = timeout
+        """``base_url`` is ``https://api.hubapi.com`` (or an emulator); ``timeout``: the
+        connect, read and total seconds of every request (:mod:`middleware.deadlines`);
+        ``clock`` returns the aware current time (default: now in UTC) and dates the end of
+        a daily rate limit."""
+        super().__init__(
+            base_url=base_url,
+            token=access_token,
+            auth_headers={"Authorization": f"Bearer {access_token}"},
+            timeout=timeout,
+        )
         self._clock = clock or (lambda: datetime.now(UTC))
         self._account: AccountDetails | None = None
         self._account_lock = threading.Lock()
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"{type(self).__name__}(base_url={self._base_url!r})"
-
-    def close(self) -> None:
-        """Close every thread's session (their pooled connections). The client stays usable."""
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-        self._local = threading.local()
 
     # ---- the token's account -----------------------------------------------------------------
 
@@ -96,7 +87,11 @@ class HubSpotHTTP:
             if self._account is None:
                 what = "the read of the account details (GET /account-info/v3/details)"
                 response = self._send(
-                    "GET", "/account-info/v3/details", what, account_id=account_id
+                    "GET",
+                    "/account-info/v3/details",
+                    what,
+                    account_id=account_id,
+                    any_body=True,  # a 404 of any kind: the endpoint is not served here
                 )
                 if response.status_code == 404:
                     # Not served here (a proxy, an emulator, an old API gateway): the portal
@@ -122,70 +117,16 @@ class HubSpotHTTP:
         """The account's time zone when already known (never a call: used while mapping)."""
         return self._account.zone if self._account is not None else UTC
 
-    # ---- HTTP plumbing -----------------------------------------------------------------------
+    # ---- errors ------------------------------------------------------------------------------
 
-    def _session(self) -> requests.Session:
-        """This thread's session, made on first use."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers.update(
-                {
-                    "Authorization": f"Bearer {self._token}",
-                    "Accept": "application/json",
-                    "User-Agent": USER_AGENT,
-                }
-            )
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        what: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        pass_through: tuple[int, ...] = (404,),
-        account_id: str | None = None,
-    ) -> requests.Response:
-        """Make one request; return a 2xx response or one whose status is in
-        ``pass_through``; raise for everything else (``errors.error_for``).
-
-        404 is passed through by default because what it means depends on the call (a
-        missing deal, owner or property). ``what`` names the call in error messages;
-        ``account_id`` (else the token's portal, when known) scopes an account-wide wait.
-        """
-        try:
-            response = self._session().request(
-                method,
-                self._base_url + path,
-                params=params,
-                json=json_body,
-                timeout=self._timeout,
-            )
-        # Timeout first: ConnectTimeout is both a Timeout and a ConnectionError.
-        except requests.Timeout as exc:
-            connect, read = self._timeout
-            raise RetryableError(
-                "crm_timeout",
-                f"HubSpot did not answer {what} in time "
-                f"(timeouts: connect {connect:g} s, read {read:g} s)",
-            ) from exc
-        except requests.RequestException as exc:
-            # ConnectionError, or the connection broke while the body was read.
-            raise RetryableError(
-                "crm_unreachable",
-                self._scrub(f"could not reach HubSpot for {what}: {shorten(str(exc), 200)}"),
-            ) from exc
-        if response.ok or response.status_code in pass_through:
-            return response
+    def _error(
+        self, response: requests.Response, what: str, *, account_id: str | None
+    ) -> MiddlewareError:
+        """``errors.error_for``; ``account_id`` (else the token's portal, when known) scopes
+        an account-wide wait."""
         if account_id is None and self._account is not None:
             account_id = self._account.portal_id
-        raise error_for(
+        return error_for(
             self._answer(response),
             what=what,
             account_id=account_id,
@@ -210,29 +151,6 @@ class HubSpotHTTP:
             text=response.text,
             message=self._scrub(message),
         )
-
-    def _json_object(self, response: requests.Response, what: str) -> JsonDict:
-        """The body of a 2xx answer as a JSON object, else ``crm_bad_response`` (retryable:
-        a proxy or an outage page, not HubSpot)."""
-        try:
-            body = response.json()
-        except ValueError as exc:  # requests' JSONDecodeError is a ValueError
-            raise RetryableError(
-                "crm_bad_response",
-                self._scrub(
-                    f"HubSpot answered {response.status_code} to {what} with a body that is "
-                    f"not JSON: {shorten(response.text, 200)!r}"
-                ),
-            ) from exc
-        if not isinstance(body, dict):
-            raise RetryableError(
-                "crm_bad_response", f"HubSpot answered {what} with JSON that is not an object"
-            )
-        return body
-
-    def _scrub(self, text: str) -> str:
-        """Belt and braces: a message never carries the token, even if a body echoed it."""
-        return text.replace(self._token, "[token]") if self._token else text
 
 
 # ---- pure helpers ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from middleware.crm.pipedrive.intake import (
 )
 
 if TYPE_CHECKING:
+    from middleware.deadlines import Timeouts
     from middleware.settings import Settings
 
 __all__ = [
@@ -50,7 +51,7 @@ class PipedriveModule:
             )
         }
 
-    def client(self, settings: Settings, *, timeout: tuple[float, float]) -> CRMClient:
+    def client(self, settings: Settings, *, timeout: Timeouts) -> CRMClient:
         missing = [
             name
             for name, value in (

@@ -1,32 +1,34 @@
-"""Pipedrive's HTTP plumbing: one ``requests`` session per thread, the ``x-api-token`` header,
-failures mapped to the error tree (``errors.py``), paged list endpoints (v1 ``start``, v2
-``cursor``). The token is sent only in a header and scrubbed from every message.
+"""Pipedrive's HTTP plumbing on the shared CRM base (``crm/http.py``: per-thread sessions, a
+total deadline per request, non-JSON answers): the ``x-api-token`` header, failures mapped to
+the error tree (``errors.py``), paged list endpoints (v1 ``start``, v2 ``cursor``). The token is
+sent only in a header and scrubbed from every message.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import requests
 
 from middleware.crm.base import lower_headers
+from middleware.crm.http import CRMHTTP
 from middleware.crm.pipedrive.errors import Answer, error_for, message_of
-from middleware.errors import RetryableError, shorten
+from middleware.deadlines import CRM_TIMEOUTS, Timeouts
+from middleware.errors import MiddlewareError, RetryableError, shorten
 from middleware.rules import PipedriveRules
 
 PROVIDER = "pipedrive"
-USER_AGENT = "crm-meet-middleware"
 PAGE_SIZE = 100
 DEFAULT_MAX_ATTENDEES = 100
 JsonDict = dict[str, Any]
 
 
-class PipedriveHTTP:
+class PipedriveHTTP(CRMHTTP):
     """Pipedrive's API over ``requests``; one session per thread, safe to share."""
 
     provider = PROVIDER
+    label = "Pipedrive"
 
     def __init__(
         self,
@@ -34,30 +36,19 @@ class PipedriveHTTP:
         base_url: str,
         api_token: str,
         rules: PipedriveRules,
-        timeout: tuple[float, float] = (5.0, 20.0),
+        timeout: Timeouts = CRM_TIMEOUTS,
         max_attendees: int = DEFAULT_MAX_ATTENDEES,
     ) -> None:
         """``base_url`` is the company's ``https://acme.pipedrive.com`` (or an emulator);
-        ``timeout`` is (connect, read) seconds."""
-        self._base_url = base_url.rstrip("/")
-        self._token = api_token
+        ``timeout``: the connect, read and total seconds of every request."""
+        super().__init__(
+            base_url=base_url,
+            token=api_token,
+            auth_headers={"x-api-token": api_token},
+            timeout=timeout,
+        )
         self._rules = rules
-        self._timeout = timeout
         self._max_attendees = max_attendees
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"{type(self).__name__}(base_url={self._base_url!r})"
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-        self._local = threading.local()
 
     def _pages(
         self, path: str, what: str, *, v1: bool = False, empty_on_404: bool = True
@@ -98,47 +89,12 @@ class PipedriveHTTP:
                 return
             seen.add(str(cursor))
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers.update(
-                {"x-api-token": self._token, "Accept": "application/json", "User-Agent": USER_AGENT}
-            )
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
+    # ---- answers ---------------------------------------------------------------------------
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        what: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        pass_through: tuple[int, ...] = (404,),
-    ) -> requests.Response:
-        try:
-            response = self._session().request(
-                method, self._base_url + path, params=params, json=json_body, timeout=self._timeout
-            )
-        except requests.Timeout as exc:
-            connect, read = self._timeout
-            raise RetryableError(
-                "crm_timeout",
-                f"Pipedrive did not answer {what} in time "
-                f"(timeouts: connect {connect:g} s, read {read:g} s)",
-            ) from exc
-        except requests.RequestException as exc:
-            raise RetryableError(
-                "crm_unreachable",
-                self._scrub(f"could not reach Pipedrive for {what}: {shorten(str(exc), 200)}"),
-            ) from exc
-        if response.ok or response.status_code in pass_through:
-            return response
-        raise error_for(self._answer(response), what=what)
+    def _error(
+        self, response: requests.Response, what: str, *, account_id: str | None
+    ) -> MiddlewareError:
+        return error_for(self._answer(response), what=what)
 
     def _answer(self, response: requests.Response) -> Answer:
         try:
@@ -152,22 +108,11 @@ class PipedriveHTTP:
         )
 
     def _json(self, response: requests.Response, what: str) -> JsonDict:
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise RetryableError(
-                "crm_bad_response",
-                self._scrub(
-                    f"Pipedrive answered {response.status_code} to {what} with a body that is "
-                    f"not JSON: {shorten(response.text, 200)!r}"
-                ),
-            ) from exc
-        if not isinstance(body, dict) or body.get("success") is False:
+        """A JSON object that does not say ``"success": false``, else ``crm_bad_response``."""
+        body = self._json_object(response, what)
+        if body.get("success") is False:
             raise RetryableError(
                 "crm_bad_response",
                 f"Pipedrive answered {what} without success: {shorten(str(body), 200)}",
             )
         return body
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "[token]") if self._token else text

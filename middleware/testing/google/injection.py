@@ -1,13 +1,19 @@
-"""Fault, delay and hold injection, and the request pipeline every endpoint runs through:
-delay -> fault -> (hold) -> compute under the lock -> log -> (hold)."""
+"""Fault, delay, wire-fault and hold injection, and the request pipeline every endpoint runs
+through: delay -> fault -> (wire fault before) -> (hold) -> compute under the lock -> log ->
+(hold) -> (wire fault after)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from middleware.testing.delivery import Delivery
+
 from .hold import Hold
 from .responses import Response
 from .state import OPS, EmulatorState
+
+#: What a proxy in front of Google answers when Google is away (not Google's JSON).
+GARBAGE_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
 
 
 class FaultInjection(EmulatorState):
@@ -50,6 +56,50 @@ class FaultInjection(EmulatorState):
         with self._lock:
             self._delays[op].append([seconds, times])
 
+    def inject_trickle(
+        self, op: str, byte_seconds: float, *, body_only: bool = False, times: int = 1
+    ) -> None:
+        """Carry out the next ``times`` ``op`` requests, then send each answer one byte at a
+        time, ``byte_seconds`` before each (only the body with ``body_only``): no read of a
+        client ever waits long, so only a total deadline ends the call."""
+        self._add_wire(op, times, delivery=Delivery(byte_seconds=byte_seconds, body_only=body_only))
+
+    def inject_reset(self, op: str, *, after_processing: bool = False, times: int = 1) -> None:
+        """Reset the connection (TCP RST) of the next ``times`` ``op`` requests instead of
+        answering: before carrying them out, or ``after_processing`` (the answer is lost)."""
+        self._add_wire(op, times, delivery=Delivery(reset=True), after=after_processing)
+
+    def inject_garbage(
+        self,
+        op: str,
+        *,
+        status: int = 200,
+        body: bytes = GARBAGE_PAGE,
+        content_type: str = "text/html; charset=UTF-8",
+        after_processing: bool = False,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` ``op`` requests with ``status`` and a body that is not
+        Google's JSON (a proxy's page), before carrying them out or ``after_processing``."""
+        garbage = Response(status, body, {"Content-Type": content_type})
+        self._add_wire(op, times, garbage=garbage, after=after_processing)
+
+    def _add_wire(
+        self,
+        op: str,
+        times: int,
+        *,
+        delivery: Delivery | None = None,
+        garbage: Response | None = None,
+        after: bool = True,
+    ) -> None:
+        self._check_op(op)
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        entry = {"delivery": delivery, "garbage": garbage, "after": after, "remaining": times}
+        with self._lock:
+            self._wire[op].append(entry)
+
     def hold(self, op: str, *, commit_first: bool = True) -> Hold:
         """Park the next ``op`` request.  With ``commit_first`` its effect is applied to the state
         before it blocks; otherwise it is applied after ``release()``.  See ``Hold``."""
@@ -66,6 +116,7 @@ class FaultInjection(EmulatorState):
             for op in OPS:
                 self._faults[op].clear()
                 self._delays[op].clear()
+                self._wire[op].clear()
 
     @staticmethod
     def _check_op(op: str) -> None:
@@ -94,6 +145,25 @@ class FaultInjection(EmulatorState):
                 queue.pop(0)
             return fault
 
+    def _take_wire(self, op: str) -> dict | None:
+        with self._lock:
+            queue = self._wire[op]
+            if not queue:
+                return None
+            entry = queue[0]
+            entry["remaining"] -= 1
+            if entry["remaining"] <= 0:
+                queue.pop(0)
+            return entry
+
+    @staticmethod
+    def _on_wire(entry: dict, response: Response) -> Response:
+        """``response`` as the wire fault ``entry`` sends it."""
+        garbage: Response | None = entry["garbage"]
+        if garbage is not None:
+            return Response(garbage.status, garbage.body, dict(garbage.headers))
+        return Response(response.status, response.body, response.headers, entry["delivery"])
+
     def _take_hold(self, op: str) -> Hold | None:
         with self._lock:
             queue = self._holds[op]
@@ -107,7 +177,9 @@ class FaultInjection(EmulatorState):
         fault_response: Callable[[dict], Response],
         compute: Callable[[], Response],
     ) -> Response:
-        """Shared pipeline: delay -> fault -> (hold) -> compute under lock -> log -> (hold)."""
+        """Shared pipeline: delay -> fault -> (wire fault before) -> (hold) -> compute under
+        lock -> log -> (hold) -> (wire fault after)."""
+        wire: dict | None = None
         if op is not None:
             delay = self._take_delay(op)
             if delay:
@@ -115,6 +187,14 @@ class FaultInjection(EmulatorState):
             fault = self._take_fault(op)
             if fault is not None:
                 response = fault_response(fault)
+                entry["status"] = response.status
+                entry["fault"] = True
+                with self._lock:
+                    log.append(entry)
+                return response
+            wire = self._take_wire(op)
+            if wire is not None and not wire["after"]:
+                response = self._on_wire(wire, Response(502))
                 entry["status"] = response.status
                 entry["fault"] = True
                 with self._lock:
@@ -133,4 +213,7 @@ class FaultInjection(EmulatorState):
         if hold is not None and hold.commit_first:
             hold.started.set()
             hold.released.wait()
+        if wire is not None:
+            entry["wire_fault"] = True
+            response = self._on_wire(wire, response)
         return response

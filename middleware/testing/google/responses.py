@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from middleware.testing.delivery import Delivery
+
 
 class ApiError(Exception):
     """A Calendar error, rendered as Google's JSON error body (ref §2.1)."""
@@ -47,6 +49,8 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: a wire fault for this answer (trickled, or the connection reset), else sent whole
+    delivery: Delivery | None = None
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict | None = None) -> Response:

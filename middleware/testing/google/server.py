@@ -6,6 +6,8 @@ from __future__ import annotations
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 
+from middleware.testing.delivery import deliver, raw_answer
+
 if TYPE_CHECKING:
     from .emulator import GoogleEmulator
 
@@ -32,6 +34,13 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         emulator = cast(Server, self.server).emulator
         response = emulator._handle(self.command, self.path, self.headers, raw)
+        if response.delivery is not None:
+            headers = list(response.headers.items())
+            if response.status != 204:
+                headers.append(("Content-Length", str(len(response.body))))
+            head, body = raw_answer(self.protocol_version, response.status, headers, response.body)
+            deliver(self, head, body, response.delivery, emulator._stopping)
+            return
         try:
             self.send_response(response.status)
             for name, value in response.headers.items():

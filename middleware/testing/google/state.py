@@ -122,6 +122,7 @@ class EmulatorState:
         self._meet_codes: set[str] = set()
         self._faults: dict[str, list[dict]] = {op: [] for op in OPS}
         self._delays: dict[str, list[list]] = {op: [] for op in OPS}
+        self._wire: dict[str, list[dict]] = {op: [] for op in OPS}
         self._holds: dict[str, list[Hold]] = {op: [] for op in OPS}
         self._all_holds: list[Hold] = []
         self._etag_counter = itertools.count(1)

@@ -1,4 +1,5 @@
-"""Answering one request: delays, faults, authentication, routing, logging, rate headers.
+"""Answering one request: delays, faults, wire faults, authentication, routing, logging, rate
+headers.
 
 Called from the server's handler threads through :meth:`Dispatch._handle`; the routes are the
 emulator's ``_routes`` table (method, path regex, handler).
@@ -56,8 +57,11 @@ class Dispatch(EmulatorState):
 
         with self._lock:
             fault = self._take(self._faults, method, path)
+            wire = None if fault is not None else self._take(self._wire_faults, method, path)
             if fault is not None:
                 response = fault_response(fault)
+            elif wire is not None and not wire.after_processing:
+                response = wire.apply(Response(502, None))
             elif not authorization_ok:
                 error = ApiError(401, AUTH_ERROR_MESSAGE, "INVALID_AUTHENTICATION")
                 response = Response(error.status, error.body)
@@ -86,8 +90,11 @@ class Dispatch(EmulatorState):
                     "body": parse_json_or_none(raw_body),
                     "status": response.status,
                     "authorization_ok": authorization_ok,
+                    **({"wire_fault": True} if wire is not None else {}),
                 }
             )
+            if wire is not None and wire.after_processing:
+                response = wire.apply(response)
             return response
 
     def _authorized(self, header: str | None) -> bool:

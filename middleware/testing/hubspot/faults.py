@@ -1,5 +1,6 @@
-"""Fault injection on the HubSpot emulator: injected statuses and delays, HubSpot's own 423,
-477 and 429 answers, and account validation rules that refuse deal PATCHes.
+"""Fault injection on the HubSpot emulator: injected statuses and delays, wire faults (trickled
+answers, reset connections, answers that are not JSON), HubSpot's own 423, 477 and 429 answers,
+and account validation rules that refuse deal PATCHes.
 
 The answers' bodies and headers are in :mod:`middleware.testing.hubspot.limits`; the facts
 come from hubspot-2026-and-calendar-lifecycle.md §A3 and crm-webhooks-and-apis.md §1.7.
@@ -10,9 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from middleware.testing.hubspot.limits import RATE_LIMIT_DAILY, RATE_LIMIT_MAX, Delay, Fault
+from middleware.testing.delivery import Delivery
+from middleware.testing.hubspot.limits import (
+    GARBAGE_PAGE,
+    RATE_LIMIT_DAILY,
+    RATE_LIMIT_MAX,
+    Delay,
+    Fault,
+    WireFault,
+)
 from middleware.testing.hubspot.state import EmulatorState
-from middleware.testing.hubspot.wire import correlation_id
+from middleware.testing.hubspot.wire import Response, correlation_id
 
 
 class FaultInjection(EmulatorState):
@@ -49,6 +58,57 @@ class FaultInjection(EmulatorState):
         delay = Delay(method.upper(), re.compile(path), seconds, times)
         with self._lock:
             self._delays.append(delay)
+
+    def inject_trickle(
+        self,
+        method: str,
+        path: str,
+        *,
+        byte_seconds: float,
+        body_only: bool = False,
+        times: int = 1,
+    ) -> None:
+        """Carry out the next ``times`` matching requests, then send each answer one byte at a
+        time, ``byte_seconds`` before each (only the body with ``body_only``): no read of a
+        client ever waits long, so only a total deadline ends the call. Matching is as in
+        :meth:`inject_fault`."""
+        delivery = Delivery(byte_seconds=byte_seconds, body_only=body_only)
+        self._add_wire(WireFault(method.upper(), re.compile(path), times, True, delivery))
+
+    def inject_reset(
+        self, method: str, path: str, *, after_processing: bool = False, times: int = 1
+    ) -> None:
+        """Reset the connection (TCP RST) of the next ``times`` matching requests instead of
+        answering: before carrying them out, or ``after_processing`` (the answer is lost)."""
+        delivery = Delivery(reset=True)
+        self._add_wire(
+            WireFault(method.upper(), re.compile(path), times, after_processing, delivery)
+        )
+
+    def inject_garbage(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 200,
+        body: bytes = GARBAGE_PAGE,
+        content_type: str = "text/html",
+        after_processing: bool = False,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status`` and ``body``, which is
+        not HubSpot's JSON (a proxy's page), before carrying them out or
+        ``after_processing``."""
+        garbage = Response(status, None, {"Content-Type": content_type}, raw=body)
+        self._add_wire(
+            WireFault(method.upper(), re.compile(path), times, after_processing, garbage=garbage)
+        )
+
+    def _add_wire(self, fault: WireFault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("times must be >= 1")
+        with self._lock:
+            self._wire_faults.append(fault)
 
     # ---- HubSpot's own error answers (hubspot-2026-and-calendar-lifecycle.md §A3) ------------
 

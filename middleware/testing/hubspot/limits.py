@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from middleware.testing.delivery import Delivery
 from middleware.testing.hubspot.wire import JsonDict, Response, correlation_id
 
 # Private-app burst limit advertised in the X-HubSpot-RateLimit-* headers (Pro/Enterprise:
@@ -39,6 +40,32 @@ class Delay:
     path: re.Pattern[str]
     seconds: float
     remaining: int
+
+
+#: What a proxy in front of HubSpot answers when HubSpot is away (not HubSpot's JSON).
+GARBAGE_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
+
+
+@dataclass
+class WireFault:
+    """A trickled or reset answer (``delivery``), or one replaced by ``garbage``; carried out
+    first when ``after_processing``."""
+
+    method: str
+    path: re.Pattern[str]
+    remaining: int
+    after_processing: bool
+    delivery: Delivery | None = None
+    garbage: Response | None = None
+
+    def apply(self, response: Response) -> Response:
+        """``response`` as this fault sends it."""
+        if self.garbage is not None:
+            garbage = self.garbage
+            return Response(garbage.status, None, dict(garbage.headers), raw=garbage.raw)
+        return Response(
+            response.status, response.body, response.headers, response.raw, self.delivery
+        )
 
 
 def default_fault_body(status: int) -> JsonDict:

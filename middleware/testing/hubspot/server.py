@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from middleware.testing.delivery import deliver, raw_answer
 from middleware.testing.hubspot.wire import Response
 
 #: ``handle(method, target, headers with lower-cased names, raw body) -> Response``.
@@ -73,16 +74,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         headers = {name.lower(): value for name, value in self.headers.items()}
         response = self.server.answer(self.command, self.path, headers, self._read_body())
-        payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")
+        if response.raw is not None:
+            payload = response.raw
+        else:
+            payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")
         if self.server.stopping.is_set():
             self.close_connection = True
             return
-        self.send_response(response.status)
+        fields: list[tuple[str, str]] = []
         if response.body is not None:
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
-            self.send_header(name, str(value))
+            fields.append(("Content-Type", "application/json;charset=utf-8"))
+        fields.append(("Content-Length", str(len(payload))))
+        fields += [(name, str(value)) for name, value in response.headers.items()]
+        if response.delivery is not None:
+            head, body = raw_answer(self.protocol_version, response.status, fields, payload)
+            deliver(self, head, body, response.delivery, self.server.stopping)
+            return
+        self.send_response(response.status)
+        for name, value in fields:
+            self.send_header(name, value)
         self.end_headers()
         if payload and self.command != "HEAD":
             self.wfile.write(payload)

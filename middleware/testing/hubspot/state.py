@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from middleware.testing.hubspot.limits import Delay, Fault
+from middleware.testing.hubspot.limits import Delay, Fault, WireFault
 from middleware.testing.hubspot.model import Owner, Pipeline, PropertyDefinition, Record
 from middleware.testing.hubspot.server import EmulatorServer
 from middleware.testing.hubspot.wire import (
@@ -68,6 +68,7 @@ class EmulatorState:
         self._pipelines: dict[str, Pipeline] = {}
         self._faults: list[Fault] = []
         self._delays: list[Delay] = []
+        self._wire_faults: list[WireFault] = []
         self._validation_rules: list[tuple[str, frozenset[str] | None]] = []
         self._recent_requests: deque[float] = deque()  # monotonic times, for rate-limit headers
         # Routes: (method, path regex, handler); filled in by HubSpotEmulator.

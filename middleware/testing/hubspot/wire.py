@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from middleware.testing.delivery import Delivery
+
 JsonDict = dict[str, Any]
 
 # HubSpot's answer to a request without (valid) credentials, quoted from its error docs.
@@ -59,6 +61,11 @@ class Response:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    #: bytes sent as they are instead of ``body`` as JSON (an answer that is not HubSpot's;
+    #: ``headers`` then name its Content-Type)
+    raw: bytes | None = None
+    #: a wire fault for this answer (trickled, or the connection reset), else sent whole
+    delivery: Delivery | None = None
 
 
 @dataclass

@@ -15,7 +15,8 @@ Models the documented API (``shared/reference/crm-webhooks-and-apis.md`` §2.5,
   or as a bare ``"09:00:00"``) and ``deleted_reads`` (a deleted deal answers 404, or is still
   read with ``is_deleted: true``, as Pipedrive keeps deleted deals for 30 days);
 * injectable faults: :meth:`fail_next` (status, headers, count), e.g. 429 with
-  ``Retry-After`` / ``x-ratelimit-reset``, or 5xx.
+  ``Retry-After`` / ``x-ratelimit-reset``, or 5xx; :meth:`trickle_next` (an answer sent one
+  byte at a time).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from middleware.testing.delivery import Delivery
 from middleware.testing.hubspot.server import EmulatorServer, Served
 from middleware.testing.hubspot.wire import Response
 from middleware.testing.pipedrive.account import PAGE_LIMIT, AccountRoutes
@@ -90,6 +92,7 @@ class PipedriveEmulator(Served, AccountRoutes):
         self.requests: list[tuple[str, str]] = []
         self.patches: list[tuple[int, JsonDict]] = []
         self._faults: list[tuple[int, dict[str, str], str | None]] = []
+        self._trickles: list[tuple[Delivery, str | None]] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server: EmulatorServer | None = None
@@ -159,6 +162,12 @@ class PipedriveEmulator(Served, AccountRoutes):
         with self._lock:
             self._faults += [(status, dict(headers or {}), path)] * count
 
+    def trickle_next(self, byte_seconds: float, *, count: int = 1, path: str | None = None) -> None:
+        """Serve the next ``count`` requests (whose path contains ``path``, if given), then
+        send each answer one byte at a time, ``byte_seconds`` before each byte."""
+        with self._lock:
+            self._trickles += [(Delivery(byte_seconds=byte_seconds), path)] * count
+
     # ---- the API ---------------------------------------------------------------------------
 
     def _handle(
@@ -172,13 +181,29 @@ class PipedriveEmulator(Served, AccountRoutes):
                 if path is None or path in url.path:
                     del self._faults[n]
                     return Response(status, {"success": False, "error": "injected"}, fault_headers)
-            if (headers.get("x-api-token") or query.get("api_token")) != self.api_token:
-                return _error(401, "unauthorized access")
-            for verb, pattern, handler in self._routes():
-                match = re.fullmatch(pattern, url.path)
-                if match and verb == method:
-                    return handler(int(match[1]) if match.groups() else 0, query, body)
-            return _error(404, f"no route {method} {url.path}")
+            response = self._serve(method, url.path, query, headers, body)
+            for n, (delivery, path) in enumerate(self._trickles):
+                if path is None or path in url.path:
+                    del self._trickles[n]
+                    response.delivery = delivery
+                    break
+            return response
+
+    def _serve(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Response:
+        if (headers.get("x-api-token") or query.get("api_token")) != self.api_token:
+            return _error(401, "unauthorized access")
+        for verb, pattern, handler in self._routes():
+            match = re.fullmatch(pattern, path)
+            if match and verb == method:
+                return handler(int(match[1]) if match.groups() else 0, query, body)
+        return _error(404, f"no route {method} {path}")
 
     def _routes(self) -> list[tuple[str, str, Any]]:
         return [
