@@ -117,3 +117,14 @@ def test_injected_faults_answer_once_then_the_api_serves(pd: PipedriveEmulator) 
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
     pd.fail_next(503, count=2)
     assert [get(pd, "/api/v2/deals/1").status_code for _ in range(3)] == [503, 503, 200]
+
+
+def test_an_injected_fault_can_be_kept_for_one_method(pd: PipedriveEmulator) -> None:
+    pd.fail_next(429, path="/api/v2/deals/1", method="patch")
+    assert get(pd, "/api/v2/deals/1").status_code == 200  # the read is served
+    patch = requests.patch(
+        pd.base_url + "/api/v2/deals/1",
+        headers={"x-api-token": pd.api_token},
+        json={"custom_fields": {MEET: "https://meet.google.com/abc"}},
+    )
+    assert patch.status_code == 429 and pd.fields(1).get(MEET) is None
