@@ -1,7 +1,14 @@
-"""The whole service against local emulators of Google and HubSpot, over real sockets."""
+"""The whole service against local emulators of Google and the CRMs, over real sockets.
+
+``stack`` is the service on HubSpot's emulator; ``crm_stack`` runs a test once per CRM
+(``crm_drivers.CRMS``), each CRM's rules section set up for the whole lifecycle (a cancel
+stage). A test that concerns one CRM only narrows it:
+``@pytest.mark.parametrize("crm", ["pipedrive"], indirect=True)``.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,19 +16,30 @@ from typing import Any
 import pytest
 
 from middleware.app import create_app
+from middleware.pipeline import Pipeline
 from middleware.settings import Settings, load_settings
-from middleware.store import Store
+from middleware.store import EventFilter, Store
 from middleware.testing.google import GoogleEmulator
 from middleware.testing.hubspot import HubSpotEmulator
+from middleware.testing.pipedrive import PipedriveEmulator
 from middleware.wiring import pipeline as build_pipeline
 from middleware.worker import Worker
-from tests.builders import SHIPPED_RULES, body_of, hubspot_headers, notification, shown_page
+from tests.builders import SHIPPED_RULES, notification, shown_page
+from tests.integration.crm_drivers import (
+    CRMS,
+    DRIVERS,
+    REP,
+    CRMDriver,
+    HubSpotDriver,
+    Webhook,
+)
 
-REP = "rep@seller.example"
 # Fast backoff so retry scenarios finish in seconds.
 FAST_RULES = SHIPPED_RULES.replace("base_seconds = 2.0", "base_seconds = 0.05").replace(
     "max_seconds = 600.0", "max_seconds = 1.0"
 )
+#: how often the in-process worker looks for work (fast: the tests wait on it)
+POLL_SECONDS = 0.01
 
 
 @pytest.fixture
@@ -37,6 +55,37 @@ def hubspot() -> Iterator[HubSpotEmulator]:
         yield emu
 
 
+@pytest.fixture
+def pipedrive() -> Iterator[PipedriveEmulator]:
+    with PipedriveEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture(params=CRMS)
+def crm(request: pytest.FixtureRequest) -> CRMDriver:
+    """A driver of each CRM's emulator in turn (see ``crm_drivers``)."""
+    emulator = request.getfixturevalue(request.param)  # the fixture named like the CRM
+    return DRIVERS[request.param](emulator)
+
+
+def service_env(
+    make_env: Callable[..., dict[str, str]],
+    google: GoogleEmulator,
+    crm: CRMDriver,
+    tmp_path: Path,
+    *,
+    rules: str = FAST_RULES,
+    **extra: str,
+) -> dict[str, str]:
+    """Environment of a fully configured service pointed at the emulators."""
+    return make_env(
+        rules=rules,
+        GOOGLE_SERVICE_ACCOUNT_FILE=google.write_key_file(tmp_path / "sa-key.json"),
+        GOOGLE_API_BASE_URL=google.base_url,
+        **{**crm.env(), "WORKER_POLL_SECONDS": "0.05", **extra},
+    )
+
+
 def emulator_env(
     make_env: Callable[..., dict[str, str]],
     google: GoogleEmulator,
@@ -44,15 +93,73 @@ def emulator_env(
     tmp_path: Path,
     **extra: str,
 ) -> dict[str, str]:
-    """Environment of a fully configured service pointed at the emulators."""
-    return make_env(
-        rules=FAST_RULES,
-        GOOGLE_SERVICE_ACCOUNT_FILE=google.write_key_file(tmp_path / "sa-key.json"),
-        GOOGLE_API_BASE_URL=google.base_url,
-        HUBSPOT_ACCESS_TOKEN=hubspot.access_token,
-        HUBSPOT_API_BASE_URL=hubspot.base_url,
-        **{"WORKER_POLL_SECONDS": "0.05", **extra},
-    )
+    """:func:`service_env` for HubSpot with the shipped rules (fast retries)."""
+    return service_env(make_env, google, HubSpotDriver(hubspot), tmp_path, **extra)
+
+
+class Stack:
+    """The web app (in-process, Flask test client) and an in-process worker on one store, for
+    the deals of one CRM (``crm``)."""
+
+    def __init__(
+        self, settings: Settings, store: Store, google: GoogleEmulator, crm: CRMDriver
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.google = google
+        self.crm = crm
+        self.client = create_app(settings, store=store).test_client()
+        self._pipeline: Pipeline | None = None
+
+    @property
+    def hubspot(self) -> HubSpotEmulator:
+        """The HubSpot emulator, for HubSpot-only tests."""
+        assert isinstance(self.crm, HubSpotDriver), "a HubSpot-only test"
+        return self.crm.emulator
+
+    def deal(self, deal_id: int | str, **kwargs: Any) -> None:
+        """A deal in the CRM (see ``CRMDriver.add_deal``), in a trigger stage by default."""
+        self.crm.add_deal(deal_id, **kwargs)
+
+    def deliver(self, *webhooks: Webhook) -> dict[str, int]:
+        """Deliver ``webhooks`` as the CRM does (HubSpot: one signed batch; Pipedrive: a request
+        each); each answer must be 200. Returns the answers' counts added up."""
+        total: Counter[str] = Counter()
+        for path, body, headers in self.crm.requests(list(webhooks)):
+            response = self.client.post(path, data=body, headers=headers)
+            assert response.status_code == 200, response.json
+            total.update({k: v for k, v in response.json.items() if isinstance(v, int)})
+        return dict(total)
+
+    def work(self, timeout: float = 60) -> None:
+        """Run a worker until no event is left to do. The pipeline is built once, as a worker
+        process builds it (its Google tokens and rep zones are kept between runs)."""
+        if self._pipeline is None:
+            self._pipeline = build_pipeline(self.settings, self.store)
+        Worker(
+            self.store,
+            self._pipeline,
+            concurrency=8,
+            poll_seconds=POLL_SECONDS,
+            lease_seconds=30,
+            max_attempts=self.settings.rules.retry.max_attempts,
+        ).run_until_done(timeout)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every stored event as the admin API shows it, newest first."""
+        page, _ = shown_page(self.store, EventFilter(), limit=500)
+        return page
+
+    def live(self) -> list[dict[str, Any]]:
+        """The Calendar events that are not cancelled, in every rep's calendar."""
+        return self.google.live_events()
+
+    def actions(self) -> list[tuple[str, str | None, str | None]]:
+        """(trigger kind, status or reason, action) of every event, oldest first."""
+        return [
+            (self.crm.kind(e["trigger"]), e["last_error_reason"] or e["status"], e["action"])
+            for e in reversed(self.events())
+        ]
 
 
 @pytest.fixture
@@ -70,74 +177,25 @@ def stack_settings(stack_env: dict[str, str]) -> Settings:
     return load_settings(stack_env)
 
 
-class Stack:
-    """The web app (in-process, Flask test client) and an in-process worker on one store."""
-
-    def __init__(
-        self, settings: Settings, store: Store, google: GoogleEmulator, hubspot: HubSpotEmulator
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.google = google
-        self.hubspot = hubspot
-        self.client = create_app(settings, store=store).test_client()
-
-    def deal(
-        self,
-        deal_id: str,
-        *,
-        start: str = "2030-01-07T15:00:00Z",
-        contacts: tuple[str, ...] = ("buyer@acme.example",),
-        **props: Any,
-    ) -> None:
-        contact_ids = []
-        for n, email in enumerate(contacts):
-            cid = f"{deal_id}{n}"
-            self.hubspot.add_contact(cid, email, "Bo", "Buyer")
-            contact_ids.append(cid)
-        properties = {
-            "dealname": f"Acme {deal_id}",
-            "dealstage": "demoscheduled",
-            "pipeline": "default",
-            "hubspot_owner_id": "101",
-            "demo_start_time": start,
-            **props,
-        }
-        self.hubspot.add_deal(deal_id, properties, contact_ids)
-
-    def deliver(self, *notifications: dict[str, Any]) -> Any:
-        body = body_of(list(notifications))
-        response = self.client.post(
-            "/webhooks/hubspot",
-            data=body,
-            headers=hubspot_headers(body, "http://localhost/webhooks/hubspot"),
-        )
-        assert response.status_code == 200, response.json
-        return response.json
-
-    def work(self, timeout: float = 60) -> None:
-        pipeline = build_pipeline(self.settings, self.store)
-        Worker(
-            self.store,
-            pipeline,
-            concurrency=8,
-            poll_seconds=0.05,
-            lease_seconds=30,
-            max_attempts=self.settings.rules.retry.max_attempts,
-        ).run_until_done(timeout)
-
-    def events(self) -> list[dict[str, Any]]:
-        from middleware.store import EventFilter
-
-        page, _ = shown_page(self.store, EventFilter(), limit=500)
-        return page
-
-
 @pytest.fixture
 def stack(
     stack_settings: Settings, store: Store, google: GoogleEmulator, hubspot: HubSpotEmulator
 ) -> Stack:
-    return Stack(stack_settings, store, google, hubspot)
+    """The service on HubSpot's emulator, with the shipped rules."""
+    return Stack(stack_settings, store, google, HubSpotDriver(hubspot))
+
+
+@pytest.fixture
+def crm_stack(
+    make_env: Callable[..., dict[str, str]],
+    google: GoogleEmulator,
+    crm: CRMDriver,
+    tmp_path: Path,
+    store: Store,
+) -> Stack:
+    """The service on each CRM's emulator in turn; its rules have a cancel stage."""
+    env = service_env(make_env, google, crm, tmp_path, rules=crm.rules(FAST_RULES))
+    return Stack(load_settings(env), store, google, crm)
 
 
 __all__ = ["REP", "Stack", "notification"]

@@ -1,8 +1,9 @@
 """The worker killed between the external writes of every lifecycle transition, over real
-sockets (the real HubSpot and Google adapters against the emulators), on SQLite and PostgreSQL.
+sockets (the real CRM and Google adapters against the emulators), for every CRM (``crm``) on
+SQLite and PostgreSQL.
 
 A kill is modelled where SIGKILL strikes: right after an external write took effect in Google or
-HubSpot, before the worker recorded anything more. ``Killed`` is a ``BaseException`` the pipeline
+the CRM, before the worker recorded anything more. ``Killed`` is a ``BaseException`` the pipeline
 does not catch, so the event stays ``processing`` under a lease nobody renews; the next claim
 after the lease expires takes it over, as after a real SIGKILL (which
 ``test_worker_process.py`` and ``test_scale.py`` do to real worker processes)."""
@@ -20,10 +21,9 @@ import pytest
 from middleware.settings import load_settings
 from middleware.store import Store
 from middleware.testing.google import GoogleEmulator
-from middleware.testing.hubspot import HubSpotEmulator
 from middleware.wiring import pipeline as build_pipeline
-from tests.integration.conftest import REP, Stack, emulator_env
-from tests.integration.test_lifecycle_e2e import LIFECYCLE_RULES, NEW_REP, change, stage
+from tests.integration.conftest import FAST_RULES, Stack, service_env
+from tests.integration.crm_drivers import CANCEL, NEW_REP, REP, TRIGGER, CRMDriver
 from tests.killing import Killed, Killer
 
 pytestmark = pytest.mark.timeout(120)
@@ -63,23 +63,21 @@ class Clock:
 def stack(
     make_env: Callable[..., dict[str, str]],
     google: GoogleEmulator,
-    hubspot: HubSpotEmulator,
+    crm: CRMDriver,
     tmp_path: Path,
     store: Store,
 ) -> Stack:
-    env = emulator_env(make_env, google, hubspot, tmp_path)
-    env["MIDDLEWARE_CONFIG"] = str(tmp_path / "lifecycle.toml")
-    Path(env["MIDDLEWARE_CONFIG"]).write_text(LIFECYCLE_RULES)
-    hubspot.add_owner("102", NEW_REP, "Nia", "New")
+    """``crm_stack`` on a clock the test moves (a dead worker's lease runs out at once)."""
+    env = service_env(make_env, google, crm, tmp_path, rules=crm.rules(FAST_RULES))
     store.clock = Clock()
-    return Stack(load_settings(env), store, google, hubspot)
+    return Stack(load_settings(env), store, google, crm)
 
 
 def run(stack: Stack, killer: Killer) -> None:
     pipeline = build_pipeline(stack.settings, stack.store)
     pipeline.clock = stack.store.clock
     pipeline.lifecycle.calendar = Dying(pipeline.lifecycle.calendar, killer)
-    pipeline.crms["hubspot"] = Dying(pipeline.crms["hubspot"], killer)
+    pipeline.crms[stack.crm.name] = Dying(pipeline.crms[stack.crm.name], killer)
     clock = stack.store.clock
     assert isinstance(clock, Clock)
     for _ in range(60):
@@ -96,35 +94,31 @@ def run(stack: Stack, killer: Killer) -> None:
 
 def setup(stack: Stack, name: str) -> None:
     """Bring deal 801 to where the transition starts."""
-    stack.deal("801", start=None if name == "book" else "2030-01-07T15:00:00Z")
+    crm = stack.crm
+    crm.add_deal(801, start=None if name == "book" else "2030-01-07T15:00:00Z")
     if name == "book":
         return
-    stack.deliver(stage(801, "demoscheduled", 1))
+    stack.deliver(crm.stage_webhook(801, TRIGGER, at=1))
     run(stack, Killer())
     if name.startswith("re-enter"):
-        stack.hubspot.set_deal_properties("801", dealstage="closedlost")
-        stack.deliver(stage(801, "closedlost", 2))
+        stack.deliver(crm.move(801, CANCEL, at=2))
         run(stack, Killer())
         if name == "re-enter-refused":
             stack.google.restore_refused.update(e["id"] for e in stack.google.all_events())
 
 
 def transition(stack: Stack, name: str) -> None:
+    crm = stack.crm
     if name == "book":
-        stack.hubspot.set_deal_properties("801", demo_start_time="2030-01-07T15:00:00Z")
-        stack.deliver(change(801, "demo_start_time", "2030-01-07T15:00:00Z", 10))
+        stack.deliver(crm.set_start(801, "2030-01-07T15:00:00Z", at=10))
     elif name == "reschedule":
-        stack.hubspot.set_deal_properties("801", demo_start_time="2030-02-01T09:00:00Z")
-        stack.deliver(change(801, "demo_start_time", "2030-02-01T09:00:00Z", 10))
+        stack.deliver(crm.set_start(801, "2030-02-01T09:00:00Z", at=10))
     elif name == "cancel":
-        stack.hubspot.set_deal_properties("801", dealstage="closedlost")
-        stack.deliver(stage(801, "closedlost", 10))
+        stack.deliver(crm.move(801, CANCEL, at=10))
     elif name.startswith("re-enter"):
-        stack.hubspot.set_deal_properties("801", dealstage="demoscheduled")
-        stack.deliver(stage(801, "demoscheduled", 10))
+        stack.deliver(crm.move(801, TRIGGER, at=10))
     elif name == "new-owner":
-        stack.hubspot.set_deal_properties("801", hubspot_owner_id="102")
-        stack.deliver(change(801, "hubspot_owner_id", "102", 10))
+        stack.deliver(crm.reassign(801, NEW_REP, at=10))
 
 
 NAMES = ["book", "reschedule", "cancel", "re-enter", "re-enter-refused", "new-owner"]
@@ -141,22 +135,15 @@ def test_killed_after_any_external_write(stack: Stack, name: str, kill_at: int) 
 
     live = stack.google.live_events()
     assert len(live) <= 1, f"two live events after a kill at write {kill_at}"
-    props = stack.hubspot.deal_properties("801")
+    written = stack.crm.written(801)
     if name == "cancel":
-        assert live == []
-        assert (props["demo_meet_url"] or None, props["demo_calendar_event_id"] or None) == (
-            None,
-            None,
-        )
+        assert live == [] and written == (None, None)
     else:
         [event] = live
         assert event["_calendar_owner"] == (NEW_REP if name == "new-owner" else REP)
         start = "2030-02-01T09:00:00" if name == "reschedule" else "2030-01-07T15:00:00"
         assert event["start"]["dateTime"].startswith(start)
-        assert (props["demo_meet_url"], props["demo_calendar_event_id"]) == (
-            event["hangoutLink"],
-            event["id"],
-        )
+        assert written == (event["hangoutLink"], event["id"])
     newest = stack.events()[0]
     assert newest["status"] == "succeeded", newest
     detail = stack.store.get_event(newest["id"])

@@ -36,7 +36,7 @@ class GoogleEmulator(CalendarApi, TokenEndpoint):
         self._port = server.server_address[1]
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name="google-emulator",
             daemon=True,
         )

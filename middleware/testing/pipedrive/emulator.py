@@ -14,7 +14,7 @@ Models the documented API (``shared/reference/crm-webhooks-and-apis.md`` §2.5,
 * unconfirmed facts are switchable: ``time_with_zone`` (a time field read back with its zone
   or as a bare ``"09:00:00"``) and ``deleted_reads`` (a deleted deal answers 404, or is still
   read with ``is_deleted: true``, as Pipedrive keeps deleted deals for 30 days);
-* injectable faults: :meth:`fail_next` (status, headers, count), e.g. 429 with
+* injectable faults: :meth:`fail_next` (status, headers, count, path, method), e.g. 429 with
   ``Retry-After`` / ``x-ratelimit-reset``, or 5xx; :meth:`trickle_next` (an answer sent one
   byte at a time).
 """
@@ -91,7 +91,7 @@ class PipedriveEmulator(Served, AccountRoutes):
         ]
         self.requests: list[tuple[str, str]] = []
         self.patches: list[tuple[int, JsonDict]] = []
-        self._faults: list[tuple[int, dict[str, str], str | None]] = []
+        self._faults: list[tuple[int, dict[str, str], str | None, str | None]] = []
         self._trickles: list[tuple[Delivery, str | None]] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -156,11 +156,13 @@ class PipedriveEmulator(Served, AccountRoutes):
         count: int = 1,
         headers: Mapping[str, str] | None = None,
         path: str | None = None,
+        method: str | None = None,
     ) -> None:
-        """Answer the next ``count`` requests (whose path contains ``path``, if given) with
-        ``status`` and ``headers`` instead of serving them."""
+        """Answer the next ``count`` requests (whose path contains ``path`` and whose method is
+        ``method``, if given) with ``status`` and ``headers`` instead of serving them."""
+        verb = method.upper() if method else None
         with self._lock:
-            self._faults += [(status, dict(headers or {}), path)] * count
+            self._faults += [(status, dict(headers or {}), path, verb)] * count
 
     def trickle_next(self, byte_seconds: float, *, count: int = 1, path: str | None = None) -> None:
         """Serve the next ``count`` requests (whose path contains ``path``, if given), then
@@ -177,8 +179,8 @@ class PipedriveEmulator(Served, AccountRoutes):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         with self._lock:
             self.requests.append((method, url.path))
-            for n, (status, fault_headers, path) in enumerate(self._faults):
-                if path is None or path in url.path:
+            for n, (status, fault_headers, path, verb) in enumerate(self._faults):
+                if (path is None or path in url.path) and verb in (None, method):
                     del self._faults[n]
                     return Response(status, {"success": False, "error": "injected"}, fault_headers)
             response = self._serve(method, url.path, query, headers, body)

@@ -159,3 +159,14 @@ def test_deal_fields_list_system_and_custom_fields_cursor_paged(pd: PipedriveEmu
     pd.remove_field(MEET)
     codes = [f["field_code"] for f in get(pd, "/api/v2/dealFields", limit=500).json()["data"]]
     assert MEET not in codes and DAY in codes
+
+
+def test_an_injected_fault_can_be_kept_for_one_method(pd: PipedriveEmulator) -> None:
+    pd.fail_next(429, path="/api/v2/deals/1", method="patch")
+    assert get(pd, "/api/v2/deals/1").status_code == 200  # the read is served
+    patch = requests.patch(
+        pd.base_url + "/api/v2/deals/1",
+        headers={"x-api-token": pd.api_token},
+        json={"custom_fields": {MEET: "https://meet.google.com/abc"}},
+    )
+    assert patch.status_code == 429 and pd.fields(1).get(MEET) is None
