@@ -121,15 +121,18 @@ class Stack:
         """A deal in the CRM (see ``CRMDriver.add_deal``), in a trigger stage by default."""
         self.crm.add_deal(deal_id, **kwargs)
 
-    def deliver(self, *webhooks: Webhook) -> dict[str, int]:
+    def deliver(self, *webhooks: Webhook) -> dict[str, Any]:
         """Deliver ``webhooks`` as the CRM does (HubSpot: one signed batch; Pipedrive: a request
-        each); each answer must be 200. Returns the answers' counts added up."""
+        each); each answer must be 200. Returns the answers' counts added up, and every
+        ``event_ids`` in order."""
         total: Counter[str] = Counter()
+        ids: list[int] = []
         for path, body, headers in self.crm.requests(list(webhooks)):
             response = self.client.post(path, data=body, headers=headers)
             assert response.status_code == 200, response.json
             total.update({k: v for k, v in response.json.items() if isinstance(v, int)})
-        return dict(total)
+            ids.extend(response.json.get("event_ids", []))
+        return {**total, "event_ids": ids}
 
     def work(self, timeout: float = 60) -> None:
         """Run a worker until no event is left to do. The pipeline is built once, as a worker

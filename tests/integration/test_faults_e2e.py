@@ -22,6 +22,7 @@ from middleware.wiring import pipeline as build_pipeline
 from middleware.worker import Worker
 from tests.builders import notification, shown
 from tests.integration.conftest import FAST_RULES, REP, Stack, emulator_env
+from tests.integration.crm_drivers import HubSpotDriver
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -84,7 +85,7 @@ def stack(
     # Enough attempts that even an event hitting every fault in turn gets through.
     rules.write_text(FAST_RULES.replace("max_attempts = 10", "max_attempts = 60"))
     env["MIDDLEWARE_CONFIG"] = str(rules)
-    return Stack(load_settings(env), store, google, hubspot)
+    return Stack(load_settings(env), store, google, HubSpotDriver(hubspot))
 
 
 def test_every_event_succeeds_once_faults_stop_with_one_event_per_deal(stack: Stack) -> None:
