@@ -324,6 +324,11 @@ class HubSpotClient(HubSpotMetadata):
         return [found[contact_id] for contact_id in contact_ids if contact_id in found]
 
     def _owner_email(self, account_id: str, deal_id: str, owner_id: str) -> str | None:
+        return self._owners.get(
+            (account_id, owner_id), lambda: self._read_owner(account_id, deal_id, owner_id)
+        )
+
+    def _read_owner(self, account_id: str, deal_id: str, owner_id: str) -> str | None:
         what = f"the read of owner {owner_id} of deal {deal_id}"
         response = self._send(
             "GET", f"/crm/v3/owners/{_segment(owner_id)}", what, account_id=account_id

@@ -23,6 +23,7 @@ import requests
 from middleware.crm.base import lower_headers
 from middleware.crm.http import CRMHTTP, JsonDict
 from middleware.crm.hubspot.errors import Answer, account_zone, error_for
+from middleware.crm.owners import OwnerCache
 from middleware.deadlines import CRM_TIMEOUTS, Timeouts
 from middleware.errors import MiddlewareError, PermanentError, RetryableError, shorten
 
@@ -67,6 +68,7 @@ class HubSpotHTTP(CRMHTTP):
         )
         self._clock = clock or (lambda: datetime.now(UTC))
         self._account: AccountDetails | None = None
+        self._owners = OwnerCache()  # owner id → email, read by client.py
         self._account_lock = threading.Lock()
 
     # ---- the token's account -----------------------------------------------------------------

@@ -149,6 +149,9 @@ class PipedriveClient(PipedriveMetadata):
         return list(emails)[: self._max_attendees]
 
     def _owner_email(self, deal_id: str, owner_id: int) -> str | None:
+        return self._owners.get(owner_id, lambda: self._read_owner(deal_id, owner_id))
+
+    def _read_owner(self, deal_id: str, owner_id: int) -> str | None:
         what = f"the read of owner {owner_id} of deal {deal_id}"
         response = self._send("GET", f"/v1/users/{owner_id}", what)
         if response.status_code == 404:

@@ -13,6 +13,7 @@ import requests
 
 from middleware.crm.base import lower_headers
 from middleware.crm.http import CRMHTTP
+from middleware.crm.owners import OwnerCache
 from middleware.crm.pipedrive.errors import Answer, error_for, message_of
 from middleware.deadlines import CRM_TIMEOUTS, Timeouts
 from middleware.errors import MiddlewareError, RetryableError, shorten
@@ -49,6 +50,7 @@ class PipedriveHTTP(CRMHTTP):
         )
         self._rules = rules
         self._max_attendees = max_attendees
+        self._owners = OwnerCache()  # owner id → email, read by client.py
 
     def _pages(
         self, path: str, what: str, *, v1: bool = False, empty_on_404: bool = True
