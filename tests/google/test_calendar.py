@@ -586,3 +586,20 @@ def test_cancel_is_idempotent_and_restore_brings_it_back(
     )
     assert restored.event_id == meeting.event_id and "status" in restored.changed
     assert emu.event(REP, meeting.event_id)["status"] == "confirmed"
+
+
+def test_requests_of_two_reps_in_one_thread_each_carry_their_own_token(
+    emu: GoogleEmulator, cal: GoogleCalendar
+) -> None:
+    """The Calendar resources are built once per thread and shared between calls: a request
+    made through an earlier call's handle still goes out as that call's rep."""
+    from middleware.google.credentials import Call
+
+    other = "other.rep@seller.example"
+    client = cal._client
+    as_rep = client.service(REP, Call(REP, "primary")).events()
+    as_other = client.service(other, Call(other, "primary")).events()
+    client.execute(as_rep.list(calendarId="primary"), Call(REP, "primary"), "list")
+    client.execute(as_other.list(calendarId="primary"), Call(other, "primary"), "list")
+    lists = [r for r in emu.requests if r["op"] == "list"]
+    assert [r["subject"] for r in lists] == [REP, other]
