@@ -48,6 +48,7 @@ def seed(store: Store, outcomes: dict[str, str], provider: str = "hubspot") -> d
                 outcome,
                 reason=reason,
                 message=f"{outcome} because" if reason else None,
+                action="booked" if outcome == "succeeded" else None,
             )
     return ids
 
@@ -118,6 +119,7 @@ def test_filters(client: Any, store: Store) -> None:
     assert deals("provider=pipedrive") == ["9"]
     assert deals("deal_id=3") == ["3"]
     assert deals("reason=google_delegation_denied&provider=hubspot") == ["1"]
+    assert deals("action=booked") == ["2"] and deals("action=cancelled") == []
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     assert deals(f"created_before={future.replace('+', '%2B')}") == ["9", "4", "3", "2", "1"]
     assert deals(f"created_after={future.replace('+', '%2B')}") == []
@@ -132,6 +134,7 @@ def test_filters(client: Any, store: Store) -> None:
         ("cursor=abc", "cursor"),
         ("created_after=yesterday", "created_after"),
         ("colour=red", "colour"),
+        ("action=exploded", "action"),
     ],
 )
 def test_bad_queries_are_400(client: Any, query: str, word: str) -> None:
