@@ -104,6 +104,25 @@ def test_event_fields_and_detail(client: Any, store: Store) -> None:
     assert client.get("/admin/events/999", headers=AUTH).status_code == 404
 
 
+def test_payload_secrets_are_hidden(client: Any, store: Store) -> None:
+    payload = {
+        "objectId": 7,
+        "access_token": "tok-123",
+        "meta": {"Authorization": "Bearer x", "hooks": [{"api_key": "k", "id": 3}]},
+        "webhook_password": "pw",
+    }
+    [event_id] = store.add_events(
+        [NewEvent("hubspot", "62515", "7", "hubspot-7-secret", "demoscheduled", None, payload)]
+    ).ids
+    shown = client.get(f"/admin/events/{event_id}", headers=AUTH).json["payload"]
+    assert shown == {
+        "objectId": 7,
+        "access_token": "[hidden]",
+        "meta": {"Authorization": "[hidden]", "hooks": [{"api_key": "[hidden]", "id": 3}]},
+        "webhook_password": "[hidden]",
+    }
+
+
 def test_filters(client: Any, store: Store) -> None:
     seed(store, {"1": "failed", "2": "succeeded", "3": "skipped", "4": "pending"})
     seed(store, {"9": "failed"}, provider="pipedrive")
