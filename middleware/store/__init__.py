@@ -8,6 +8,7 @@ each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator
 
 from __future__ import annotations
 
+from middleware.store.activity import Activity, ActivityQueries, HourActivity
 from middleware.store.base import utcnow
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
@@ -25,6 +26,8 @@ from middleware.store.records import (
 )
 
 __all__ = [
+    "Activity",
+    "HourActivity",
     "AddResult",
     "AttemptRecord",
     "AuditRecord",
@@ -40,5 +43,6 @@ __all__ = [
 ]
 
 
-class Store(EventQueue, ParkQueries, OperatorQueries):
-    """The whole store over one engine: the queue, the deal ledger, parks, operator reads."""
+class Store(EventQueue, ParkQueries, OperatorQueries, ActivityQueries):
+    """The whole store over one engine: the queue, the deal ledger, parks, operator reads and
+    the dashboard's hourly activity (``activity.py``)."""
