@@ -44,7 +44,8 @@ def redact_secrets(value: Any) -> Any:
     """``value`` (JSON data) with the value of every secret-naming key replaced by ``HIDDEN``."""
     if isinstance(value, dict):
         return {
-            k: HIDDEN if SECRET_NAMES.search(str(k)) else redact_secrets(v) for k, v in value.items()
+            k: HIDDEN if SECRET_NAMES.search(str(k)) else redact_secrets(v)
+            for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact_secrets(v) for v in value]

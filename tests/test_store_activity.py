@@ -31,9 +31,12 @@ def test_received_by_outcome_and_backlog_per_hour(store: Store) -> None:
     assert activity.now == clock.now
     assert [h.start.hour for h in activity.hours] == [9, 10, 11, 12]
     assert [h.start + timedelta(hours=1) for h in activity.hours][-1] > clock.now
-    assert [
-        {k: v for k, v in h.received.items() if v} for h in activity.hours
-    ] == [{"succeeded": 1, "failed": 1}, {}, {"unfinished": 1}, {}]
+    assert [{k: v for k, v in h.received.items() if v} for h in activity.hours] == [
+        {"succeeded": 1, "failed": 1},
+        {},
+        {"unfinished": 1},
+        {},
+    ]
     assert [h.total for h in activity.hours] == [2, 0, 1, 0]
     # 10:00: deal 2 (failed at 10:30) and 4; 11:00: only 4; 12:00 and now: 4 and 3.
     assert [h.backlog for h in activity.hours] == [2, 1, 2, 2]

@@ -17,13 +17,13 @@ from middleware import operations
 from middleware.filters import BulkReplaySchema, InputError, load
 from middleware.store import EventFilter
 from middleware.web.dashboard.blueprint import actor, bp, svc
-from middleware.web.dashboard.formatting import with_query
 from middleware.web.dashboard.filter_args import (
     describe,
     filter_fields,
     filter_input,
     form_args,
 )
+from middleware.web.dashboard.formatting import with_query
 
 
 def _options(values: MultiDict[str, str], *, dry_run: bool) -> tuple[EventFilter, bool]:
@@ -42,9 +42,7 @@ def replay_preview() -> ResponseReturnValue:
     except InputError as exc:
         flash(f"Cannot preview that replay: {exc}", "error")
         return redirect(url_for("dashboard.events") + with_query(args), code=303)
-    result = operations.replay_matching(
-        svc().store, flt, actor=actor(), force=force, dry_run=True
-    )
+    result = operations.replay_matching(svc().store, flt, actor=actor(), force=force, dry_run=True)
     return render_template(
         "dashboard/replay_preview.html",
         result=result,
@@ -64,9 +62,7 @@ def replay_confirmed() -> ResponseReturnValue:
     except InputError as exc:
         flash(f"Nothing replayed: {exc}", "error")
         return redirect(url_for("dashboard.events"), code=303)
-    result = operations.replay_matching(
-        svc().store, flt, actor=actor(), force=force, dry_run=False
-    )
+    result = operations.replay_matching(svc().store, flt, actor=actor(), force=force, dry_run=False)
     expected = request.form.get("expected", "")
     note = "" if expected == str(result.count) else f" (the preview showed {expected})"
     flash(f"Replayed {result.count} events{note}: they are pending again.", "ok")

@@ -13,8 +13,8 @@ from markupsafe import Markup, escape
 from middleware.store import Activity
 from middleware.store.activity import OUTCOMES
 
-WIDTH, HEIGHT = 720, 200
-LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 24
+WIDTH, HEIGHT = 480, 180
+LEFT, RIGHT, TOP, BOTTOM = 34, 8, 10, 22
 
 
 def _nice_ceiling(value: int) -> int:
@@ -44,7 +44,9 @@ def render_svg(activity: Activity) -> Markup:
 
     received = sum(h.total for h in hours)
     backlog_now = hours[-1].backlog if hours else 0
-    summary = f"{received} events received in the last {len(hours)} hours; backlog now {backlog_now}"
+    summary = (
+        f"{received} events received in the last {len(hours)} hours; backlog now {backlog_now}"
+    )
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(summary)}" xmlns="http://www.w3.org/2000/svg">',

@@ -43,7 +43,7 @@ def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name) if name else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"tz: {name[:60]!r} is not a time zone") from None
+        raise InputError(f"tz: {(name or '')[:60]!r} is not a time zone") from None
 
 
 def _aware(value: str, zone: ZoneInfo, field: str) -> str:

@@ -6,7 +6,6 @@ import json
 import re
 from datetime import datetime
 from typing import Any
-
 from urllib.parse import urlencode
 
 from flask import Flask

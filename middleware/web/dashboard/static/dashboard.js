@@ -6,7 +6,7 @@
 (function () {
   "use strict";
   var format = new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "short", day: "numeric",
+    month: "short", day: "numeric",
     hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
   });
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
