@@ -282,3 +282,14 @@ def test_pages_carry_the_security_headers(client: Any, store: Store) -> None:
         assert headers["Cache-Control"] == "no-store" and headers["X-Frame-Options"] == "DENY"
     # the admin API and the webhooks are not the dashboard's business
     assert "Content-Security-Policy" not in client.get("/healthz").headers
+
+
+def test_with_admin_bind_the_dashboard_answers_only_on_the_admin_listener(
+    make_settings: Any, sqlite_store: Store
+) -> None:
+    app = create_app(make_settings(ADMIN_BIND="127.0.0.1:9001"), store=sqlite_store)
+    client = app.test_client()
+    for path in ("/dashboard/sign-in", "/dashboard/static/htmx.min.js"):
+        public = client.get(path, environ_overrides={"SERVER_PORT": "8000"})
+        assert public.status_code == 404, path
+        assert client.get(path, environ_overrides={"SERVER_PORT": "9001"}).status_code == 200
