@@ -19,6 +19,7 @@ from marshmallow import (
     validate,
 )
 
+from middleware.lifecycle import ACTIONS
 from middleware.model import STATUSES
 from middleware.store import EventFilter
 
@@ -76,6 +77,10 @@ class FilterSchema(Schema):
     reason = fields.String(
         validate=validate.Length(min=1, max=64), metadata={"description": "last_error reason code"}
     )
+    action = fields.String(
+        validate=validate.OneOf(ACTIONS),
+        metadata={"description": f"what processing did: one of {', '.join(ACTIONS)}"},
+    )
 
     @pre_load
     def _statuses(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -92,6 +97,7 @@ class FilterSchema(Schema):
             created_after=data.get("created_after"),
             created_before=data.get("created_before"),
             reason=data.get("reason"),
+            action=data.get("action"),
         )
 
 

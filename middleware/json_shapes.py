@@ -2,11 +2,13 @@
 
 One marshmallow schema per record (``store/records.py``): the views and the CLI dump records
 with these, and ``web/openapi.py`` documents the same schemas, so the shape is written once.
-Times are ISO 8601 in UTC with a ``Z``.
+Times are ISO 8601 in UTC with a ``Z``. A stored payload is shown with the value of every key
+that names a secret (token, secret, password, signature, authorization, API key…) hidden.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +30,33 @@ class UTCTime(fields.DateTime):
         if not isinstance(value, datetime):
             return super()._serialize(value, attr, obj, **kwargs)
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+#: Keys whose values are never shown, at any depth of a payload.
+SECRET_NAMES = re.compile(
+    r"secret|token|passw|signature|authoriz|api[_-]?key|credential|private[_-]?key|cookie",
+    re.IGNORECASE,
+)
+HIDDEN = "[hidden]"
+
+
+def redact_secrets(value: Any) -> Any:
+    """``value`` (JSON data) with the value of every secret-naming key replaced by ``HIDDEN``."""
+    if isinstance(value, dict):
+        return {
+            k: HIDDEN if SECRET_NAMES.search(str(k)) else redact_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_secrets(v) for v in value]
+    return value
+
+
+class RedactedDict(fields.Dict):
+    """A payload as JSON, its secrets hidden (:func:`redact_secrets`)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(redact_secrets(value), attr, obj, **kwargs)
 
 
 def iso_z(value: datetime | None) -> str | None:
@@ -98,7 +127,9 @@ class MeetingSchema(Schema):
 class EventDetailSchema(EventSchema):
     attempt_history = fields.List(fields.Nested(AttemptSchema))
     errors = fields.List(fields.Nested(ErrorSchema))
-    payload = fields.Dict()
+    payload = RedactedDict(
+        metadata={"description": "the stored notification; values of secret-naming keys hidden"}
+    )
     meeting = fields.Nested(MeetingSchema, allow_none=True)
 
 

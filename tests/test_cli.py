@@ -35,7 +35,7 @@ def cli_store(env: dict[str, str]) -> Store:
                 claim, "failed", reason="google_delegation_denied", message="Google refused rep@x"
             )
         else:
-            store.finish(claim, "succeeded")
+            store.finish(claim, "succeeded", action="booked" if claim.deal_id == "2" else None)
     assert len(ids) == 4
     return store
 
@@ -54,6 +54,8 @@ def test_list_table_and_json(env: dict[str, str], cli_store: Store) -> None:
     assert len(data["events"]) == 3 and data["next_cursor"] is not None
     rest = json.loads(run(env, "events", "list", "--json", "--cursor", data["next_cursor"]).output)
     assert len(rest["events"]) == 1 and rest["next_cursor"] is None
+    booked = json.loads(run(env, "events", "list", "--json", "--action", "booked").output)
+    assert [e["deal_id"] for e in booked["events"]] == ["2"]
 
 
 def test_show(env: dict[str, str], cli_store: Store) -> None:

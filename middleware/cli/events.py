@@ -32,6 +32,7 @@ def _filter_options(func: F) -> F:
         click.option("--created-after", help="ISO 8601 with offset, e.g. 2026-11-01T00:00:00Z"),
         click.option("--created-before", help="ISO 8601 with offset"),
         click.option("--reason", help="last_error reason code, e.g. google_delegation_denied"),
+        click.option("--action", help="what processing did: booked, moved, cancelled…"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -39,7 +40,7 @@ def _filter_options(func: F) -> F:
 
 
 def _filter_input(values: dict[str, Any]) -> dict[str, Any]:
-    names = ("status", "provider", "deal_id", "created_after", "created_before", "reason")
+    names = ("status", "provider", "deal_id", "created_after", "created_before", "reason", "action")
     return {k: values[k] for k in names if values.get(k) is not None}
 
 

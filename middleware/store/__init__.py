@@ -12,6 +12,7 @@ early), everything else on ``engine``. What operators
 
 from __future__ import annotations
 
+from middleware.store.activity import Activity, ActivityQueries, HourActivity
 from middleware.store.base import utcnow
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
@@ -30,6 +31,8 @@ from middleware.store.records import (
 )
 
 __all__ = [
+    "Activity",
+    "HourActivity",
     "AddResult",
     "AttemptRecord",
     "AuditRecord",
@@ -45,6 +48,6 @@ __all__ = [
 ]
 
 
-class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness):
+class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness, ActivityQueries):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
-    readiness."""
+    readiness, and the dashboard's hourly activity (``activity.py``)."""

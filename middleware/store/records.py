@@ -134,6 +134,8 @@ class EventFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     reason: str | None = None
+    #: what processing did (``events.action``: booked, moved, cancelled…)
+    action: str | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
@@ -149,12 +151,14 @@ class EventFilter:
             where.append(events.c.created_at < self.created_before)
         if self.reason:
             where.append(events.c.last_error_reason == self.reason)
+        if self.action:
+            where.append(events.c.action == self.action)
         return where
 
     def describe(self) -> dict[str, Any]:
         """The filter as the audit log records it (only what was set)."""
         out: dict[str, Any] = {}
-        for name in ("provider", "deal_id", "reason"):
+        for name in ("provider", "deal_id", "reason", "action"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
         if self.statuses:

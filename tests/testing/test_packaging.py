@@ -58,3 +58,22 @@ def test_pip_install_ships_middleware_testing() -> None:
     # Every directory holding modules under middleware/testing is a package, so none is left out.
     for directory in {p.parent for p in (PACKAGE / "testing").rglob("*.py")}:
         assert (directory / "__init__.py").is_file(), directory
+
+
+def test_pip_install_ships_the_dashboards_templates_and_static_files() -> None:
+    """Every file of the dashboard that is not Python is matched by pyproject's package-data
+    (setuptools' globs, relative to the package), so an installed copy serves its pages."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["middleware"]
+    shipped = {path for pattern in patterns for path in PACKAGE.glob(pattern) if path.is_file()}
+    dashboard = PACKAGE / "web" / "dashboard"
+    needed = {
+        path
+        for folder in ("templates", "static")
+        for path in (dashboard / folder).rglob("*")
+        if path.is_file()
+    }
+    assert needed, "the dashboard has no templates or static files?"
+    assert sorted(p.relative_to(PACKAGE).as_posix() for p in needed - shipped) == []
+    names = {p.name for p in needed}
+    assert {"base.html", "htmx.min.js", "htmx.LICENSE.txt", "dashboard.css"} <= names

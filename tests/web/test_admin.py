@@ -48,6 +48,7 @@ def seed(store: Store, outcomes: dict[str, str], provider: str = "hubspot") -> d
                 outcome,
                 reason=reason,
                 message=f"{outcome} because" if reason else None,
+                action="booked" if outcome == "succeeded" else None,
             )
     return ids
 
@@ -103,6 +104,25 @@ def test_event_fields_and_detail(client: Any, store: Store) -> None:
     assert client.get("/admin/events/999", headers=AUTH).status_code == 404
 
 
+def test_payload_secrets_are_hidden(client: Any, store: Store) -> None:
+    payload = {
+        "objectId": 7,
+        "access_token": "tok-123",
+        "meta": {"Authorization": "Bearer x", "hooks": [{"api_key": "k", "id": 3}]},
+        "webhook_password": "pw",
+    }
+    [event_id] = store.add_events(
+        [NewEvent("hubspot", "62515", "7", "hubspot-7-secret", "demoscheduled", None, payload)]
+    ).ids
+    shown = client.get(f"/admin/events/{event_id}", headers=AUTH).json["payload"]
+    assert shown == {
+        "objectId": 7,
+        "access_token": "[hidden]",
+        "meta": {"Authorization": "[hidden]", "hooks": [{"api_key": "[hidden]", "id": 3}]},
+        "webhook_password": "[hidden]",
+    }
+
+
 def test_filters(client: Any, store: Store) -> None:
     seed(store, {"1": "failed", "2": "succeeded", "3": "skipped", "4": "pending"})
     seed(store, {"9": "failed"}, provider="pipedrive")
@@ -118,6 +138,7 @@ def test_filters(client: Any, store: Store) -> None:
     assert deals("provider=pipedrive") == ["9"]
     assert deals("deal_id=3") == ["3"]
     assert deals("reason=google_delegation_denied&provider=hubspot") == ["1"]
+    assert deals("action=booked") == ["2"] and deals("action=cancelled") == []
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     assert deals(f"created_before={future.replace('+', '%2B')}") == ["9", "4", "3", "2", "1"]
     assert deals(f"created_after={future.replace('+', '%2B')}") == []
@@ -132,6 +153,7 @@ def test_filters(client: Any, store: Store) -> None:
         ("cursor=abc", "cursor"),
         ("created_after=yesterday", "created_after"),
         ("colour=red", "colour"),
+        ("action=exploded", "action"),
     ],
 )
 def test_bad_queries_are_400(client: Any, query: str, word: str) -> None:
