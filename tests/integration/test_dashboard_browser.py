@@ -24,6 +24,7 @@ from middleware.testing.hubspot import HubSpotEmulator
 from middleware.web.dashboard.security import CONTENT_SECURITY_POLICY
 from tests.builders import ADMIN_TOKEN, REPO, notification
 from tests.integration.conftest import REP, Stack
+from tests.integration.crm_drivers import HubSpotDriver
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (.ci/run installs it); never `playwright install`
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -45,12 +46,13 @@ def served(
 ) -> Iterator[tuple[Stack, str]]:
     """Three deals whose booking failed (delegation refused) and one booked, and the app on a
     real port of 127.0.0.1 (a thread of werkzeug's server)."""
-    stack = Stack(stack_settings, sqlite_store, google, hubspot)
+    stack = Stack(stack_settings, sqlite_store, google, HubSpotDriver(hubspot))
     for deal in ("701", "702", "703", "704"):
         stack.deal(deal)
     stack.deliver(notification(704))
     stack.work()
     google.refuse_subject(REP)
+    google.revoke_tokens()  # the worker's cached token for the rep is refused from now on
     stack.deliver(notification(701), notification(702), notification(703))
     stack.work()
     app = create_app(stack_settings, store=sqlite_store)
