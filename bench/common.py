@@ -70,12 +70,14 @@ def web_process(
     env: dict[str, str],
     cwd: Path,
     *,
+    logs: Path,
     port: int | None = None,
     command: str | None = None,
     ready: str = "/healthz",
 ) -> Iterator[Proc]:
-    """The Procfile's ``web`` line (or ``command``, run the same way) on ``port`` or a free one."""
-    log = cwd / f"web-{os.getpid()}-{port}.log"
+    """The Procfile's ``web`` line (or ``command``, run the same way) on ``port`` or a free one,
+    started in ``cwd``, its output in the folder ``logs`` (the run's temporary one)."""
+    log = logs / f"web-{port}.log"
     proc = Proc("web", env, cwd=cwd, log=log, port=port or free_port(), command=command)
     try:
         proc.wait_ready(ready, timeout=60)

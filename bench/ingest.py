@@ -96,7 +96,7 @@ def one_side(
             "gunicorn --config python:middleware.gunicorn_conf --bind 127.0.0.1:${PORT} "
             "--access-logfile /dev/null bench.raw_app:app"
         )
-    with web_process(env, REPO, port=port, command=command) as web:
+    with web_process(env, REPO, logs=tmp, port=port, command=command) as web:
         result = run_wrk(web.url + "/webhooks/hubspot", requests_file, seconds=seconds)
     rows = stored_rows(database_url, "raw_events" if raw else "events")
     if result.requests >= count:
