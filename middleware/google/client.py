@@ -29,6 +29,7 @@ from middleware.google.errors import (
     from_http_error,
     refresh_error,
 )
+from middleware.metrics import google_call
 
 __all__ = ["Client"]
 
@@ -73,6 +74,7 @@ class Client:
         """A Calendar client acting as ``organizer`` with other ``scopes``; not cached."""
         return self._build(self.delegation.scoped(organizer, scopes))
 
+    @google_call
     def execute(
         self, request: Any, call: Call, op: str, *, allow: int | tuple[int, ...] | None = None
     ) -> Any:

@@ -9,6 +9,7 @@ each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator
 from __future__ import annotations
 
 from middleware.store.base import utcnow
+from middleware.store.gauges import GaugeQueries, StoreGauges
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
@@ -36,9 +37,11 @@ __all__ = [
     "EventRecord",
     "Park",
     "Store",
+    "StoreGauges",
     "utcnow",
 ]
 
 
-class Store(EventQueue, ParkQueries, OperatorQueries):
-    """The whole store over one engine: the queue, the deal ledger, parks, operator reads."""
+class Store(EventQueue, ParkQueries, OperatorQueries, GaugeQueries):
+    """The whole store over one engine: the queue, the deal ledger, parks, operator reads, the
+    gauges ``/metrics`` reads."""

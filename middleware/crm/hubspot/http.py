@@ -22,6 +22,7 @@ import requests
 from middleware.crm.base import lower_headers
 from middleware.crm.hubspot.errors import Answer, account_zone, error_for
 from middleware.errors import PermanentError, RetryableError, shorten
+from middleware.metrics import crm_call
 
 JsonDict = dict[str, Any]
 
@@ -141,6 +142,7 @@ class HubSpotHTTP:
                 self._sessions.append(session)
         return session
 
+    @crm_call("hubspot")
     def _send(
         self,
         method: str,

@@ -14,6 +14,7 @@ import requests
 from middleware.crm.base import lower_headers
 from middleware.crm.pipedrive.errors import Answer, error_for, message_of
 from middleware.errors import RetryableError, shorten
+from middleware.metrics import crm_call
 from middleware.rules import PipedriveRules
 
 PROVIDER = "pipedrive"
@@ -110,6 +111,7 @@ class PipedriveHTTP:
                 self._sessions.append(session)
         return session
 
+    @crm_call(PROVIDER)
     def _send(
         self,
         method: str,

@@ -1,0 +1,366 @@
+"""The service's Prometheus metrics: each declared once here, instrumented at the seams.
+
+Counters and histograms live in the process that does the work: the ``web`` process counts
+webhooks, the ``worker`` counts processing, lifecycle actions, retries and every call to Google
+and the CRMs. The gauges read from the store at scrape time (events by status, backlog age,
+parked events) are in ``web/metrics.py``, served by the web process only.
+
+* **Web, several gunicorn workers.** prometheus-client's multiprocess mode: each worker writes
+  its values to files under ``PROMETHEUS_MULTIPROC_DIR``, and ``/metrics`` (answered by any one
+  worker) adds up every worker's files. The gunicorn master prepares the directory before it
+  forks (:func:`prepare_multiprocess_dir`, emptied at every start) and forgets a dead worker's
+  live gauges (``child_exit``).
+* **Worker.** One process: its own ``/metrics`` listener on ``METRICS_PORT``
+  (:func:`serve_worker_metrics`), in plain single-process mode (:func:`use_single_process`),
+  whatever the environment says.
+
+Labels are low-cardinality on purpose: provider, operation, outcome, status, reason codes (the
+``Reason`` enum), lifecycle actions. Never a deal id, an email or anything from a payload that
+is not bounded (an ignored notification type passes :class:`BoundedLabel`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache, wraps
+from time import perf_counter
+from typing import Any, TypeVar
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server, values
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: Remote calls: from a fast local answer to the 20-30 s timeouts.
+CALL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+#: One event: a handful of remote calls, or a Meet conference polled for ~15 s.
+EVENT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
+#: A webhook: verify and one commit; HubSpot gives up after 5 s.
+WEBHOOK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+# ---- web: webhooks ---------------------------------------------------------------------------
+WEBHOOK_NOTIFICATIONS = Counter(
+    "middleware_webhook_notifications_total",
+    "Notifications received in authentic webhooks, by what became of each "
+    "(stored, duplicate, ignored, invalid)",
+    ["provider", "outcome"],
+)
+WEBHOOK_IGNORED = Counter(
+    "middleware_webhook_ignored_total",
+    "Notifications acknowledged but not acted on, by their type",
+    ["provider", "type"],
+)
+WEBHOOK_REFUSED = Counter(
+    "middleware_webhook_refused_total",
+    "Webhook requests refused, by reason (unauthorized, bad_body, too_large, disabled, "
+    "unknown_host)",
+    ["provider", "reason"],
+)
+WEBHOOK_SECONDS = Histogram(
+    "middleware_webhook_seconds",
+    "Time to verify, parse and durably store one accepted webhook request",
+    ["provider"],
+    buckets=WEBHOOK_BUCKETS,
+)
+
+# ---- worker: events ------------------------------------------------------------------------
+EVENTS_PROCESSED = Counter(
+    "middleware_events_processed_total",
+    "Attempts finished, by the status they left the event in (succeeded, skipped, retrying, "
+    "parked, failed; error when the outcome could not be recorded)",
+    ["provider", "status"],
+)
+PROCESSING_SECONDS = Histogram(
+    "middleware_event_processing_seconds",
+    "Time to process one claimed event, by the status it ended in",
+    ["provider", "status"],
+    buckets=EVENT_BUCKETS,
+)
+LIFECYCLE_ACTIONS = Counter(
+    "middleware_lifecycle_actions_total",
+    "What succeeded events did to the deal's meeting (booked, moved, updated, cancelled, "
+    "restored, recreated, reassigned, unchanged)",
+    ["provider", "action"],
+)
+RETRIES = Counter(
+    "middleware_event_retries_total",
+    "Events sent back to wait (retrying, parked ones included), by reason code",
+    ["provider", "reason"],
+)
+FAILURES = Counter(
+    "middleware_event_failures_total",
+    "Events that ended failed, by reason code",
+    ["provider", "reason"],
+)
+SKIPS = Counter(
+    "middleware_event_skips_total",
+    "Events that ended skipped, by reason code",
+    ["provider", "reason"],
+)
+
+# ---- worker: remote calls -----------------------------------------------------------------
+GOOGLE_CALLS = Counter(
+    "middleware_google_calls_total",
+    "Google Calendar API requests, by operation and outcome (ok, or the reason code)",
+    ["operation", "outcome"],
+)
+GOOGLE_SECONDS = Histogram(
+    "middleware_google_call_seconds",
+    "Google Calendar API request latency",
+    ["operation"],
+    buckets=CALL_BUCKETS,
+)
+TOKEN_FETCHES = Counter(
+    "middleware_google_token_fetches_total",
+    "Access tokens minted for a rep (domain-wide delegation), by outcome",
+    ["outcome"],
+)
+CRM_CALLS = Counter(
+    "middleware_crm_calls_total",
+    "CRM API requests, by provider, operation (method and path template) and outcome "
+    "(ok, a passed-through status such as 404, or the reason code)",
+    ["provider", "operation", "outcome"],
+)
+CRM_SECONDS = Histogram(
+    "middleware_crm_call_seconds",
+    "CRM API request latency",
+    ["provider", "operation"],
+    buckets=CALL_BUCKETS,
+)
+
+
+@lru_cache(maxsize=1)
+def worker_gauges() -> tuple[Gauge, Gauge]:
+    """``(running events, concurrency)`` of the worker process (made on first use, so the web
+    process never exports them)."""
+    return (
+        Gauge("middleware_worker_running_events", "Events this worker is processing now"),
+        Gauge("middleware_worker_concurrency", "Events this worker may process at once"),
+    )
+
+
+# ---- labels --------------------------------------------------------------------------------
+
+
+class BoundedLabel:
+    """A label value from outside (a notification type): a tidy word, at most ``limit`` distinct
+    values per process, everything past that is ``other``."""
+
+    _WORD = re.compile(r"[A-Za-z0-9_.:/-]{1,80}")
+
+    def __init__(self, limit: int = 50) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if not self._WORD.fullmatch(value):
+            return "other"
+        with self._lock:
+            if value in self._seen:
+                return value
+            if len(self._seen) >= self.limit:
+                return "other"
+            self._seen.add(value)
+            return value
+
+
+_ignored_type = BoundedLabel()
+_VERSION = re.compile(r"v\d+|\d{4}-\d{2}")
+
+
+def operation(method: str, path: str) -> str:
+    """``GET /crm/v3/objects/deals/{id}``: the path with every id-like segment replaced."""
+    parts = []
+    for segment in path.split("?", 1)[0].split("/"):
+        if segment and not _VERSION.fullmatch(segment) and re.search(r"[\d%@]", segment):
+            segment = "{id}"
+        parts.append(segment)
+    return f"{method.upper()} {'/'.join(parts)}"
+
+
+def outcome_of(exc: BaseException) -> str:
+    """The label of a failure: the project error's reason code, else ``error``."""
+    reason = getattr(exc, "reason", None)
+    return str(reason) if reason is not None else "error"
+
+
+# ---- web -----------------------------------------------------------------------------------
+
+
+def count_webhook(provider: str, batch: Any, result: Any, seconds: float) -> None:
+    """An accepted webhook request: its ``ParsedBatch`` and the store's ``AddResult``."""
+    counts = {
+        "stored": result.stored,
+        "duplicate": result.duplicates,
+        "ignored": batch.ignored,
+        "invalid": batch.invalid,
+    }
+    for outcome, n in counts.items():
+        if n:
+            WEBHOOK_NOTIFICATIONS.labels(provider, outcome).inc(n)
+    for kind, n in batch.ignored_types.items():
+        WEBHOOK_IGNORED.labels(provider, _ignored_type(str(kind))).inc(n)
+    WEBHOOK_SECONDS.labels(provider).observe(seconds)
+
+
+def count_refusal(provider: str, reason: str) -> None:
+    WEBHOOK_REFUSED.labels(provider, reason).inc()
+
+
+# ---- worker --------------------------------------------------------------------------------
+
+
+def observe_processing(run: F) -> F:
+    """Decorate ``Pipeline.run(self, claim) -> Outcome``: count and time each outcome."""
+
+    @wraps(run)
+    def wrapper(self: Any, claim: Any, *args: Any, **kwargs: Any) -> Any:
+        started = perf_counter()
+        try:
+            outcome = run(self, claim, *args, **kwargs)
+        except Exception:
+            EVENTS_PROCESSED.labels(claim.provider, "error").inc()
+            raise
+        status = "parked" if outcome.parked else outcome.status
+        provider = claim.provider
+        EVENTS_PROCESSED.labels(provider, status).inc()
+        PROCESSING_SECONDS.labels(provider, status).observe(perf_counter() - started)
+        if outcome.action:
+            LIFECYCLE_ACTIONS.labels(provider, outcome.action).inc()
+        by_status = {"retrying": RETRIES, "parked": RETRIES, "failed": FAILURES, "skipped": SKIPS}
+        if outcome.reason and status in by_status:
+            by_status[status].labels(provider, str(outcome.reason)).inc()
+        return outcome
+
+    return wrapper  # type: ignore[return-value]
+
+
+def google_call(execute: F) -> F:
+    """Decorate ``Client.execute(self, request, call, op, …)``: count and time the request."""
+
+    @wraps(execute)
+    def wrapper(self: Any, request: Any, call: Any, op: str, *args: Any, **kwargs: Any) -> Any:
+        started = perf_counter()
+        outcome = "error"
+        try:
+            result = execute(self, request, call, op, *args, **kwargs)
+            outcome = "ok"
+            return result
+        except BaseException as exc:
+            outcome = outcome_of(exc)
+            raise
+        finally:
+            GOOGLE_CALLS.labels(op, outcome).inc()
+            GOOGLE_SECONDS.labels(op).observe(perf_counter() - started)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def crm_call(provider: str) -> Callable[[F], F]:
+    """Decorate a CRM client's ``_send(self, method, path, …) -> Response``."""
+
+    def decorate(send: F) -> F:
+        @wraps(send)
+        def wrapper(self: Any, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            started = perf_counter()
+            outcome = "error"
+            op = operation(method, path)
+            try:
+                response = send(self, method, path, *args, **kwargs)
+                outcome = "ok" if response.ok else str(response.status_code)
+                return response
+            except BaseException as exc:
+                outcome = outcome_of(exc)
+                raise
+            finally:
+                CRM_CALLS.labels(provider, op, outcome).inc()
+                CRM_SECONDS.labels(provider, op).observe(perf_counter() - started)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@contextmanager
+def token_fetch() -> Iterator[None]:
+    """Count one token request (its outcome: ok, or the reason of the error it raised)."""
+    try:
+        yield
+    except BaseException as exc:
+        TOKEN_FETCHES.labels(outcome_of(exc)).inc()
+        raise
+    TOKEN_FETCHES.labels("ok").inc()
+
+
+# ---- process modes -------------------------------------------------------------------------
+
+
+def use_single_process() -> None:
+    """This process keeps its values in memory (the worker), even with
+    ``PROMETHEUS_MULTIPROC_DIR`` in its environment. Call before the first value is made."""
+    os.environ.pop(MULTIPROC_ENV, None)
+    os.environ.pop(MULTIPROC_ENV.lower(), None)
+    values.ValueClass = values.MutexValue
+
+
+def multiprocess_dir() -> str | None:
+    """The directory of multiprocess mode, when this process is in it."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def prepare_multiprocess_dir(configured: str | None) -> tuple[str, bool]:
+    """The gunicorn master's part, before it forks: the directory the workers will write to,
+    emptied (values of an earlier run would be added to this one's), exported in the
+    environment the workers inherit. ``configured`` is ``PROMETHEUS_MULTIPROC_DIR``; None
+    makes a fresh temporary directory. Returns it and whether it was made here."""
+    if configured:
+        os.makedirs(configured, exist_ok=True)
+        for name in os.listdir(configured):
+            if name.endswith(".db"):
+                os.remove(os.path.join(configured, name))
+        path, made = configured, False
+    else:
+        path, made = tempfile.mkdtemp(prefix="middleware-metrics-"), True
+    os.environ[MULTIPROC_ENV] = path
+    values.ValueClass = values.get_value_class()
+    return path, made
+
+
+def forget_worker(pid: int) -> None:
+    """A gunicorn worker died: drop its live gauges (its counters still count)."""
+    if multiprocess_dir():
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
+def remove_multiprocess_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def serve_worker_metrics(port: int | None, concurrency: int) -> Any:
+    """Serve this process's metrics on ``0.0.0.0:port`` (``METRICS_PORT``); None without a port.
+
+    A port already taken is a warning, not a stop: processing matters more than its metrics.
+    """
+    running, slots = worker_gauges()
+    slots.set(concurrency)
+    running.set(0)
+    if port is None:
+        return None
+    try:
+        server, _thread = start_http_server(port)
+    except OSError as exc:
+        log.warning("cannot serve metrics on port %d (%s): this worker exports none", port, exc)
+        return None
+    log.info("worker metrics on http://0.0.0.0:%d/metrics", port)
+    return server
