@@ -58,6 +58,8 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
     (re.compile(r"\bya29\.[A-Za-z0-9._-]+"), "[google token]"),
 )
+#: Loggers that say little of use at INFO.
+_QUIETER = {"alembic.runtime.plugins": logging.WARNING}
 #: A secret shorter than this is not searched for (it would garble ordinary words).
 MIN_SECRET_LENGTH = 4
 
@@ -173,6 +175,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": self.scrub(record.getMessage()),
+            "pid": record.process,
         }
         for key, value in _fields(record, self.scrub).items():
             data.setdefault(key, value)
@@ -184,7 +187,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``time LEVEL logger: message [event_id=… provider=… deal_id=…]`` for a terminal."""
+    """``time LEVEL logger: message [event_id=… provider=… deal_id=…]`` for a terminal (only the
+    ids are appended; the JSON form has every field)."""
 
     def __init__(self, redactor: Redactor | None = None) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -192,10 +196,14 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        ids = _fields(record, self.scrub)
+        ids = {k: v for k, v in _fields(record, self.scrub).items() if _is_id(k)}
         if ids:
             line += " [" + " ".join(f"{k}={_plain(v)}" for k, v in ids.items()) + "]"
         return self.scrub(line)
+
+
+def _is_id(key: str) -> bool:
+    return key in ("provider", "attempt") or key.endswith(("_id", "_ids"))
 
 
 def _plain(value: Any) -> str:
@@ -220,6 +228,8 @@ def configure(settings: Any, *, stream: Any = None) -> logging.Formatter:
     handler._middleware = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    for name, level in _QUIETER.items():
+        logging.getLogger(name).setLevel(max(level, root.level))
     logging.captureWarnings(True)  # warnings become log lines, in the same format
 
     def _thread_died(args: threading.ExceptHookArgs) -> None:

@@ -18,11 +18,14 @@ from middleware.store.records import (
     AttemptRecord,
     AuditRecord,
     Claim,
+    DealMeeting,
     DealRecord,
+    DealTrail,
     ErrorRecord,
     EventDetail,
     EventFilter,
     EventRecord,
+    TrailEvent,
 )
 
 __all__ = [
@@ -30,7 +33,9 @@ __all__ = [
     "AttemptRecord",
     "AuditRecord",
     "Claim",
+    "DealMeeting",
     "DealRecord",
+    "DealTrail",
     "ErrorRecord",
     "EventDetail",
     "EventFilter",
@@ -38,6 +43,7 @@ __all__ = [
     "Park",
     "Store",
     "StoreGauges",
+    "TrailEvent",
     "utcnow",
 ]
 
