@@ -86,8 +86,8 @@ PROCESSING_SECONDS = Histogram(
 )
 LIFECYCLE_ACTIONS = Counter(
     "middleware_lifecycle_actions_total",
-    "What succeeded events did to the deal's meeting (booked, moved, updated, cancelled, "
-    "restored, recreated, reassigned, unchanged)",
+    "What was done to deals' meetings, counted when Google's side is done and recorded "
+    "(booked, moved, updated, cancelled, restored, recreated, reassigned, unchanged)",
     ["provider", "action"],
 )
 RETRIES = Counter(
@@ -219,6 +219,11 @@ def count_refusal(provider: str, reason: str) -> None:
 # ---- worker --------------------------------------------------------------------------------
 
 
+def count_action(provider: str, action: str) -> None:
+    """A lifecycle action done (the attempt may still retry, e.g. on a failed write-back)."""
+    LIFECYCLE_ACTIONS.labels(provider, action).inc()
+
+
 def observe_processing(run: F) -> F:
     """Decorate ``Pipeline.run(self, claim) -> Outcome``: count and time each outcome."""
 
@@ -234,8 +239,6 @@ def observe_processing(run: F) -> F:
         provider = claim.provider
         EVENTS_PROCESSED.labels(provider, status).inc()
         PROCESSING_SECONDS.labels(provider, status).observe(perf_counter() - started)
-        if outcome.action:
-            LIFECYCLE_ACTIONS.labels(provider, outcome.action).inc()
         by_status = {"retrying": RETRIES, "parked": RETRIES, "failed": FAILURES, "skipped": SKIPS}
         if outcome.reason and status in by_status:
             by_status[status].labels(provider, str(outcome.reason)).inc()
