@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from middleware import metrics
+from middleware import metrics_export as metrics
 from middleware.errors import ConfigError, one_line
 
 

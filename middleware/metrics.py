@@ -5,14 +5,8 @@ webhooks, the ``worker`` counts processing, lifecycle actions, retries and every
 and the CRMs. The gauges read from the store at scrape time (events by status, backlog age,
 parked events) are in ``web/metrics.py``, served by the web process only.
 
-* **Web, several gunicorn workers.** prometheus-client's multiprocess mode: each worker writes
-  its values to files under ``PROMETHEUS_MULTIPROC_DIR``, and ``/metrics`` (answered by any one
-  worker) adds up every worker's files. The gunicorn master prepares the directory before it
-  forks (:func:`prepare_multiprocess_dir`, emptied at every start) and forgets a dead worker's
-  live gauges (``child_exit``).
-* **Worker.** One process: its own ``/metrics`` listener on ``METRICS_PORT``
-  (:func:`serve_worker_metrics`), in plain single-process mode (:func:`use_single_process`),
-  whatever the environment says.
+How each process exposes them (multiprocess mode under gunicorn, the worker's own port) is in
+``metrics_export.py``.
 
 Labels are low-cardinality on purpose: provider, operation, outcome, status, reason codes (the
 ``Reason`` enum), lifecycle actions. Never a deal id, an email or anything from a payload that
@@ -21,11 +15,7 @@ is not bounded (an ignored notification type passes :class:`BoundedLabel`).
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,12 +23,9 @@ from functools import lru_cache, wraps
 from time import perf_counter
 from typing import Any, TypeVar
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server, values
+from prometheus_client import Counter, Gauge, Histogram
 
 F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger(__name__)
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Remote calls: from a fast local answer to the 20-30 s timeouts.
 CALL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: One event: a handful of remote calls, or a Meet conference polled for ~15 s.
@@ -302,68 +289,3 @@ def token_fetch() -> Iterator[None]:
         TOKEN_FETCHES.labels(outcome_of(exc)).inc()
         raise
     TOKEN_FETCHES.labels("ok").inc()
-
-
-# ---- process modes -------------------------------------------------------------------------
-
-
-def use_single_process() -> None:
-    """This process keeps its values in memory (the worker), even with
-    ``PROMETHEUS_MULTIPROC_DIR`` in its environment. Call before the first value is made."""
-    os.environ.pop(MULTIPROC_ENV, None)
-    os.environ.pop(MULTIPROC_ENV.lower(), None)
-    values.ValueClass = values.MutexValue
-
-
-def multiprocess_dir() -> str | None:
-    """The directory of multiprocess mode, when this process is in it."""
-    return os.environ.get(MULTIPROC_ENV) or None
-
-
-def prepare_multiprocess_dir(configured: str | None) -> tuple[str, bool]:
-    """The gunicorn master's part, before it forks: the directory the workers will write to,
-    emptied (values of an earlier run would be added to this one's), exported in the
-    environment the workers inherit. ``configured`` is ``PROMETHEUS_MULTIPROC_DIR``; None
-    makes a fresh temporary directory. Returns it and whether it was made here."""
-    if configured:
-        os.makedirs(configured, exist_ok=True)
-        for name in os.listdir(configured):
-            if name.endswith(".db"):
-                os.remove(os.path.join(configured, name))
-        path, made = configured, False
-    else:
-        path, made = tempfile.mkdtemp(prefix="middleware-metrics-"), True
-    os.environ[MULTIPROC_ENV] = path
-    values.ValueClass = values.get_value_class()
-    return path, made
-
-
-def forget_worker(pid: int) -> None:
-    """A gunicorn worker died: drop its live gauges (its counters still count)."""
-    if multiprocess_dir():
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)
-
-
-def remove_multiprocess_dir(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def serve_worker_metrics(port: int | None, concurrency: int) -> Any:
-    """Serve this process's metrics on ``0.0.0.0:port`` (``METRICS_PORT``); None without a port.
-
-    A port already taken is a warning, not a stop: processing matters more than its metrics.
-    """
-    running, slots = worker_gauges()
-    slots.set(concurrency)
-    running.set(0)
-    if port is None:
-        return None
-    try:
-        server, _thread = start_http_server(port)
-    except OSError as exc:
-        log.warning("cannot serve metrics on port %d (%s): this worker exports none", port, exc)
-        return None
-    log.info("worker metrics on http://0.0.0.0:%d/metrics", port)
-    return server

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from middleware import logs, metrics, wiring
+from middleware import logs, metrics, metrics_export, wiring
 from middleware.database import process_tag
 from middleware.pipeline import Pipeline
 from middleware.settings import Settings
@@ -167,7 +167,7 @@ def main(settings: Settings) -> None:
     """Entry point of ``middleware worker``: migrate, wire, run until SIGTERM/SIGINT."""
     from middleware.database import make_engine, upgrade_schema
 
-    metrics.use_single_process()  # its own /metrics, whatever PROMETHEUS_MULTIPROC_DIR says
+    metrics_export.use_single_process()  # its own /metrics, whatever PROMETHEUS_MULTIPROC_DIR says
     logs.configure(settings, stream=sys.stderr)
     # Handle SIGTERM from the very start: a stop during migration or wiring is a clean exit too.
     stopping = threading.Event()
@@ -179,7 +179,7 @@ def main(settings: Settings) -> None:
     pipeline = wiring.pipeline(settings, store)
     for reason in wiring.not_configured_messages(pipeline.crms, pipeline.calendar).values():
         log.warning("%s", reason)
-    metrics.serve_worker_metrics(settings.metrics_port, settings.worker_concurrency)
+    metrics_export.serve_worker_metrics(settings.metrics_port, settings.worker_concurrency)
     worker = Worker(
         store,
         pipeline,

@@ -23,3 +23,14 @@ def total(text: str, name: str, **labels: str) -> float:
     """The sum of ``name`` over every label set that includes ``labels``."""
     wanted = set(labels.items())
     return sum(v for (n, ls), v in samples(text).items() if n == name and wanted <= ls)
+
+
+def label_values(text: str) -> set[str]:
+    """Every label name and value of a scrape (to prove no deal id or email is a label)."""
+    return {
+        part
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        for item in s.labels.items()
+        for part in item
+    }

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
-from middleware.metrics import multiprocess_dir
+from middleware.metrics_export import multiprocess_dir
 from middleware.services import services
 from middleware.store import Store
 
