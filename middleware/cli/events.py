@@ -117,7 +117,12 @@ def events_show(event_id: int) -> None:
 @click.argument("deal_id")
 @click.option("--provider", help="hubspot, pipedrive (default: every CRM that knows the deal)")
 @click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="print JSON like GET /admin/deals/…")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="print JSON like GET /admin/deals/… (a list of them without --provider)",
+)
 @one_line_errors
 def events_trail(deal_id: str, provider: str | None, limit: int, as_json: bool) -> None:
     """One deal's story: webhooks received, attempts, lifecycle actions, the live meeting."""
