@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from middleware import wiring
 from middleware.database import make_engine
 from middleware.errors import StoreUnavailable
-from middleware.services import Services
+from middleware.services import Services, services
 from middleware.settings import Settings, load_settings
 from middleware.store import Store
 from middleware.store.faults import store_fault
@@ -47,9 +47,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         ingest=GroupCommit(store).add_events,
     )
 
-    from middleware.web import admin, dashboard, health, openapi, webhooks
+    from middleware.web import admin, dashboard, health, metrics, openapi, request_log, webhooks
 
+    request_log.init_app(app)  # first: the other hooks may answer early
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
@@ -74,6 +76,8 @@ def _register_error_handlers(app: Flask) -> None:
             405: "method not allowed on this endpoint",
         }
         code = exc.code or 500
+        if code == 413 and request.blueprint == "webhooks":
+            _count_too_large()
         return jsonify(error=messages.get(code, exc.description or exc.name)), code
 
     @app.errorhandler(StoreUnavailable)
@@ -90,6 +94,13 @@ def _register_error_handlers(app: Flask) -> None:
         if fault is not None:
             return _store_unavailable(fault)
         return _unexpected(exc)
+
+    def _count_too_large() -> None:
+        from middleware.metrics import count_refusal
+
+        provider = (request.view_args or {}).get("provider")
+        if (provider, (request.view_args or {}).get("variant", "")) in services(app).intakes:
+            count_refusal(str(provider), "too_large")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:

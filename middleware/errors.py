@@ -170,9 +170,11 @@ class ConfigError(Exception):
 
 
 class WebhookError(Exception):
-    """A webhook request that must be refused. ``status`` is the HTTP status to answer."""
+    """A webhook request that must be refused. ``status`` is the HTTP status to answer;
+    ``refusal`` is the metric's reason label (``middleware_webhook_refused_total``)."""
 
     status = 400
+    refusal = "refused"
 
     def __init__(
         self,
@@ -187,18 +189,22 @@ class WebhookError(Exception):
         self.headers: dict[str, str] = dict(headers or {})
         if status is not None:
             self.status = status
+        if self.status == 503:
+            self.refusal = "disabled"
 
 
 class SignatureError(WebhookError):
     """Missing, stale or wrong signature or credentials (HTTP 401)."""
 
     status = 401
+    refusal = "unauthorized"
 
 
 class PayloadError(WebhookError):
     """A body that is not what the provider sends (HTTP 400)."""
 
     status = 400
+    refusal = "bad_body"
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -7,10 +7,12 @@ builds its own app, and so its own connection pool, after the fork.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
 
+from middleware import metrics_export as metrics
 from middleware.errors import ConfigError, one_line
 from middleware.web.guard import guarded_worker_class
 
@@ -48,10 +50,12 @@ graceful_timeout = 20
 # gunicorn >= 23 opens a control socket at one fixed path per user; several web processes on
 # one host would fight over it, and nothing here uses it.
 control_socket_disable = True
-accesslog = "-"
+# No access log: the app logs each request itself, with its request id and never the query
+# string or a header (web/request_log.py). gunicorn's own lines take the service's format.
+accesslog = None
 errorlog = "-"
-# Never log query strings or headers (they may carry secrets): method, path, status, time.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+logger_class = "middleware.gunicorn_logging.GunicornLogger"
+log = logging.getLogger("middleware.web")
 
 
 def on_starting(server: Any) -> None:
@@ -59,21 +63,29 @@ def on_starting(server: Any) -> None:
     from middleware.web.hosts import startup_warnings
 
     settings = _settings()
+    # Multiprocess metrics: the directory every worker writes to, emptied before they fork.
+    server._metrics_dir = metrics.prepare_multiprocess_dir(settings.prometheus_multiproc_dir)
     if settings.admin_bind and settings.admin_bind not in server.cfg.bind:
         # The Procfile's --bind names the public port; the admin API gets a listener of its own
         # (the listeners are made right after this hook).
         server.cfg.set("bind", [*server.cfg.bind, settings.admin_bind])
     for warning in startup_warnings(settings):
-        print(f"middleware: warning: {warning}", file=sys.stderr, flush=True)
+        log.warning("%s", warning)
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         upgrade_schema(engine)
     except Exception as exc:  # noqa: BLE001 - one line, then stop
-        print(
-            f"middleware: cannot prepare the event store: {one_line(exc)}",
-            file=sys.stderr,
-            flush=True,
-        )
+        log.error("cannot prepare the event store: %s", one_line(exc))
         os._exit(2)
     finally:
         engine.dispose()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    metrics.forget_worker(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    path, made_here = getattr(server, "_metrics_dir", (None, False))
+    if made_here and path:
+        metrics.remove_multiprocess_dir(path)

@@ -14,6 +14,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from middleware.crm.summaries import webhook_summary
 from middleware.model import STATUSES
 
 
@@ -133,6 +134,38 @@ class EventDetailSchema(EventSchema):
     meeting = fields.Nested(MeetingSchema, allow_none=True)
 
 
+class DealMeetingSchema(MeetingSchema):
+    """A deal ledger row: the meeting in one CRM account."""
+
+    account_id = fields.String()
+    updated_at = UTCTime()
+
+
+class TrailEventSchema(EventSchema):
+    """An event in a deal's trail: what its webhook said, and every attempt."""
+
+    webhook = fields.Function(
+        lambda e: webhook_summary(e.payload),
+        metadata={"description": "the stored webhook's main fields (the payload, summarised)"},
+    )
+    attempt_history = fields.List(fields.Nested(AttemptSchema))
+
+
+class DealTrailSchema(Schema):
+    """One deal's story: webhooks received, attempts, lifecycle actions, the live meeting."""
+
+    provider = fields.String()
+    deal_id = fields.String()
+    meetings = fields.List(
+        fields.Nested(DealMeetingSchema),
+        metadata={"description": "the deal ledger: its Calendar event per CRM account"},
+    )
+    events = fields.List(fields.Nested(TrailEventSchema), metadata={"description": "oldest first"})
+    more_events = fields.Boolean(
+        metadata={"description": "older events exist than the ones listed (raise limit)"}
+    )
+
+
 class EventPageSchema(Schema):
     events = fields.List(fields.Nested(EventSchema))
     next_cursor = fields.String(allow_none=True)
@@ -175,6 +208,7 @@ class ProblemSchema(Schema):
 
 
 EVENT = EventSchema()
+TRAIL = DealTrailSchema()
 EVENT_DETAIL = EventDetailSchema()
 
 
@@ -187,3 +221,9 @@ def event_json(record: Any) -> dict[str, Any]:
 
 def events_json(records: Any) -> list[dict[str, Any]]:
     return [EVENT.dump(r) for r in records]
+
+
+def trail_json(trail: Any) -> dict[str, Any]:
+    """A :class:`~middleware.store.DealTrail` as ``GET /admin/deals/<provider>/<id>`` shows it."""
+    data: dict[str, Any] = TRAIL.dump(trail)
+    return data

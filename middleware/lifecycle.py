@@ -45,6 +45,7 @@ from middleware.meetings import (
     rep_of,
     rep_timezone,
 )
+from middleware.metrics import count_action
 from middleware.model import Deal
 from middleware.rules import MeetingRules
 from middleware.store import Claim, DealRecord, Store
@@ -112,6 +113,7 @@ class Lifecycle:
         if record.live and record.organizer and record.calendar_event_id:
             self._cancel_recorded(claim, record)
             action = CANCELLED
+            count_action(claim.provider, action)
         if deal is not None:
             crm.clear_write_back(deal)
         elif action == UNCHANGED:
@@ -189,6 +191,7 @@ class Lifecycle:
                 spec_fingerprint=record.spec_fingerprint,
                 series=record.series,
             )
+            count_action(claim.provider, UNCHANGED)
             return Done(UNCHANGED, record.meet_url, record.calendar_event_id)
         self.check_rep(spec.organizer)
         try:
@@ -249,6 +252,7 @@ class Lifecycle:
             spec_fingerprint=spec.fingerprint(),
             series=series,
         )
+        count_action(claim.provider, action)
         return Done(action, meeting.meet_url, meeting.event_id)
 
     # ---- helpers ---------------------------------------------------------------------------

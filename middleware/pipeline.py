@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from middleware import logs, metrics
 from middleware.crm.base import CRMClient
 from middleware.errors import MiddlewareError, PermanentError, RetryableError, SkipEvent
 from middleware.lifecycle import Done, Lifecycle
@@ -132,6 +133,8 @@ class Pipeline:
             max_seconds=rules.retry.max_seconds,
         )
 
+    @logs.with_claim
+    @metrics.observe_processing
     def run(self, claim: Claim) -> Outcome:
         """Process ``claim`` and record the outcome (only if this worker still holds the lease)."""
         outcome = self._outcome(claim)
@@ -156,6 +159,7 @@ class Pipeline:
             f" ({outcome.action})" if outcome.action else "",
             f" [{outcome.reason}] {outcome.message}" if outcome.reason else "",
             f" (parked until {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)" if outcome.parked else "",
+            extra={"status": outcome.status, "action": outcome.action, "reason": outcome.reason},
         )
         return outcome
 

@@ -75,6 +75,16 @@ def _log_level(value: str) -> None:
         raise ValidationError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
 
+def _log_format(value: str) -> None:
+    if value.lower() not in ("json", "text"):
+        raise ValidationError("must be json (one JSON object a line) or text (for a terminal)")
+
+
+def _metrics_dir(value: str) -> None:
+    if Path(value).exists() and not Path(value).is_dir():
+        raise ValidationError(f"{value} is not a directory")
+
+
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
@@ -203,6 +213,17 @@ class Settings:
     )
     log_level: str = env(
         "LOG_LEVEL", fields.String, "INFO", validate=_log_level, normalize=str.upper
+    )
+    log_format: str = env(
+        "LOG_FORMAT", fields.String, "json", validate=_log_format, normalize=str.lower
+    )
+    #: the worker's own /metrics listener (the web process serves /metrics on PORT)
+    metrics_port: int | None = env(
+        "METRICS_PORT", fields.Integer, validate=validate.Range(min=1, max=65535)
+    )
+    #: where the web process's gunicorn workers keep their metric files (multiprocess mode)
+    prometheus_multiproc_dir: str | None = env(
+        "PROMETHEUS_MULTIPROC_DIR", fields.String, validate=_metrics_dir
     )
     rules: Rules = field(default_factory=Rules)
 

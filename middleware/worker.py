@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from middleware import wiring
+from middleware import logs, metrics, metrics_export, wiring
 from middleware.database import process_tag
 from middleware.pipeline import Pipeline
 from middleware.settings import Settings
@@ -94,6 +94,7 @@ class Worker:
                     future = pool.submit(self.pipeline.run, claim)
                     with self._lock:
                         self._running[future] = _Attempt(claim, time.monotonic())
+                metrics.worker_gauges()[0].set(len(self._running))
                 if not claims:
                     self._wait_for_work()
             self._shutdown()
@@ -147,6 +148,7 @@ class Worker:
                         "event %s: outcome not recorded (%s); its lease will expire",
                         claim.event_id,
                         type(error).__name__,
+                        extra={"event_id": claim.event_id, "deal_id": claim.deal_id},
                     )
 
     def _heartbeat(self) -> None:
@@ -160,7 +162,9 @@ class Worker:
                 log.error("worker %s: cannot renew leases (%s)", self.name, type(exc).__name__)
                 continue
             for event_id in lost:
-                log.warning("event %s: lease lost to another worker", event_id)
+                log.warning(
+                    "event %s: lease lost to another worker", event_id, extra={"event_id": event_id}
+                )
 
     def _renewable(self) -> list[Claim]:
         """The running claims whose attempt is within ``attempt_timeout_seconds``; an attempt
@@ -203,11 +207,8 @@ def main(settings: Settings) -> None:
     """Entry point of ``middleware worker``: migrate, wire, run until SIGTERM/SIGINT."""
     from middleware.database import make_engine, upgrade_schema
 
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    metrics_export.use_single_process()  # its own /metrics, whatever PROMETHEUS_MULTIPROC_DIR says
+    logs.configure(settings, stream=sys.stderr)
     # Handle SIGTERM from the very start: a stop during migration or wiring is a clean exit too.
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -218,6 +219,7 @@ def main(settings: Settings) -> None:
     pipeline = wiring.pipeline(settings, store)
     for reason in wiring.not_configured_messages(pipeline.crms, pipeline.calendar).values():
         log.warning("%s", reason)
+    metrics_export.serve_worker_metrics(settings.metrics_port, settings.worker_concurrency)
     worker = Worker(
         store,
         pipeline,

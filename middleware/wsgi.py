@@ -1,13 +1,11 @@
 """``gunicorn middleware.wsgi:app``: the web process's app, from the environment."""
 
-import logging
 import os
 
+from middleware import logs
 from middleware.app import create_app
 from middleware.settings import load_settings
 
 settings = load_settings(os.environ)
-logging.basicConfig(
-    level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-)
+logs.configure(settings)
 app = create_app(settings)

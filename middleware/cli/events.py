@@ -114,6 +114,32 @@ def events_show(event_id: int) -> None:
     _echo_json(event_json(event))
 
 
+@events.command("trail")
+@click.argument("deal_id")
+@click.option("--provider", help="hubspot, pipedrive (default: every CRM that knows the deal)")
+@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="print JSON like GET /admin/deals/… (a list of them without --provider)",
+)
+@one_line_errors
+def events_trail(deal_id: str, provider: str | None, limit: int, as_json: bool) -> None:
+    """One deal's story: webhooks received, attempts, lifecycle actions, the live meeting."""
+    from middleware.cli.trail import print_trail
+    from middleware.json_shapes import trail_json
+
+    trails = _store(_settings()).deal_trails(deal_id, provider=provider, limit=limit)
+    if not trails:
+        raise CLIError(f"no event and no meeting for deal {deal_id}")
+    if as_json:
+        _echo_json([trail_json(t) for t in trails] if provider is None else trail_json(trails[0]))
+        return
+    for trail in trails:
+        print_trail(trail)
+
+
 @events.command("replay")
 @click.argument("event_id", type=int, required=False)
 @_filter_options

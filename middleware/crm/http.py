@@ -30,6 +30,7 @@ from urllib3.poolmanager import PoolManager
 
 from middleware.deadlines import CRM_TIMEOUTS, Timeouts, Watch, track
 from middleware.errors import MiddlewareError, RetryableError, shorten
+from middleware.metrics import crm_call
 
 __all__ = ["CRMHTTP", "USER_AGENT", "JsonDict"]
 
@@ -97,8 +98,9 @@ class CRMHTTP:
     Subclasses set :attr:`label` and implement :meth:`_error`.
     """
 
-    #: the CRM's name in messages
+    #: the CRM's name in messages, and its provider name (metrics' label)
     label = "the CRM"
+    provider = "crm"
 
     def __init__(
         self,
@@ -194,6 +196,7 @@ class CRMHTTP:
             f"{self.label} did not answer {what} in time ({self._timeout.describe()})",
         )
 
+    @crm_call()
     def _send(
         self,
         method: str,

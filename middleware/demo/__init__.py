@@ -78,6 +78,7 @@ def run_demo(
                 "GOOGLE_API_BASE_URL": google.base_url,
                 "WORKER_POLL_SECONDS": "0.1",
                 "WEB_CONCURRENCY": "1",
+                "LOG_FORMAT": "text",  # the logs are shown to a person if something fails
                 "PORT": str(port),
                 **side.env(workdir),
             }

@@ -33,6 +33,7 @@ from middleware.google.errors import (
     refresh_error,
 )
 from middleware.google.transport import DeadlineHttp, NotJsonAnswer
+from middleware.metrics import google_call
 from middleware.retry import parse_retry_after
 
 __all__ = ["Client"]
@@ -81,6 +82,7 @@ class Client:
         """The Calendar API acting as ``organizer`` with other ``scopes``; not cached."""
         return self._api(self.delegation.scoped(organizer, scopes))
 
+    @google_call
     def execute(
         self, request: Any, call: Call, op: str, *, allow: int | tuple[int, ...] | None = None
     ) -> Any:

@@ -24,6 +24,7 @@ from middleware.errors import ConfigError, MiddlewareError, shorten
 from middleware.google.events import normal_email
 from middleware.google.scopes import SCOPE
 from middleware.google.transport import DeadlineHttp
+from middleware.metrics import token_fetch
 
 __all__ = ["Call", "Delegation", "Translate", "load_key", "read_key_file"]
 
@@ -143,13 +144,14 @@ class Delegation:
         with rep.lock:
             if not rep.credentials.valid:
                 request = google_auth_httplib2.Request(DeadlineHttp(self._timeout))
-                try:
-                    rep.credentials.refresh(request)
-                except Exception as exc:
-                    translated = self._translate(exc, call, "token")
-                    if translated is None:
-                        raise
-                    raise translated from exc
+                with token_fetch():
+                    try:
+                        rep.credentials.refresh(request)
+                    except Exception as exc:
+                        translated = self._translate(exc, call, "token")
+                        if translated is None:
+                            raise
+                        raise translated from exc
         return rep.credentials
 
     def scoped(self, organizer: str, scopes: Sequence[str]) -> service_account.Credentials:

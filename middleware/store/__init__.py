@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from middleware.store.activity import Activity, ActivityQueries, HourActivity
 from middleware.store.base import utcnow
+from middleware.store.gauges import GaugeQueries, StoreGauges
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
@@ -23,11 +24,14 @@ from middleware.store.records import (
     AttemptRecord,
     AuditRecord,
     Claim,
+    DealMeeting,
     DealRecord,
+    DealTrail,
     ErrorRecord,
     EventDetail,
     EventFilter,
     EventRecord,
+    TrailEvent,
 )
 
 __all__ = [
@@ -37,17 +41,24 @@ __all__ = [
     "AttemptRecord",
     "AuditRecord",
     "Claim",
+    "DealMeeting",
     "DealRecord",
+    "DealTrail",
     "ErrorRecord",
     "EventDetail",
     "EventFilter",
     "EventRecord",
     "Park",
     "Store",
+    "StoreGauges",
+    "TrailEvent",
     "utcnow",
 ]
 
 
-class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness, ActivityQueries):
+class Store(
+    EventQueue, ParkQueries, OperatorQueries, StoreReadiness, ActivityQueries, GaugeQueries
+):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
-    readiness, and the dashboard's hourly activity (``activity.py``)."""
+    readiness, the dashboard's hourly activity (``activity.py``) and the gauges ``/metrics``
+    reads."""

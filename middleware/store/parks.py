@@ -29,10 +29,14 @@ class Park:
     message: str
 
 
+#: How ``last_error`` of a parked event begins (``/metrics`` counts parked events by it).
+PARKED_PREFIX = "parked until "
+
+
 def park_message(until: datetime, message: str) -> str:
     """``last_error`` of a parked event: ``parked until <ISO time>: <message>``."""
     when = until.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return f"parked until {when}: {message}"
+    return f"{PARKED_PREFIX}{when}: {message}"
 
 
 class ParkQueries(StoreBase):

@@ -12,15 +12,18 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from middleware.model import PENDING, PROCESSING, RETRYING, STATUSES, SUCCEEDED
-from middleware.schema import attempts, audit_log, events
+from middleware.schema import attempts, audit_log, deals, events
 from middleware.store.deals import DealLedger
 from middleware.store.records import (
     AttemptRecord,
     AuditRecord,
+    DealMeeting,
+    DealTrail,
     ErrorRecord,
     EventDetail,
     EventFilter,
     EventRecord,
+    TrailEvent,
 )
 
 #: Outcomes of an attempt that are not an error, whatever message they carry.
@@ -64,6 +67,20 @@ def _attempt_record(row: Any) -> AttemptRecord:
         error_reason=row.error_reason,
         error=row.error_message,
         retry_at=row.retry_at,
+    )
+
+
+def _meeting(row: Any) -> DealMeeting:
+    return DealMeeting(
+        calendar_event_id=row.calendar_event_id,
+        calendar_id=row.calendar_id,
+        organizer=row.organizer,
+        meet_url=row.meet_url,
+        spec_fingerprint=row.spec_fingerprint,
+        state=row.meeting_state,
+        series=row.event_series or 0,
+        account_id=row.account_id,
+        updated_at=row.updated_at,
     )
 
 
@@ -142,6 +159,71 @@ class OperatorQueries(DealLedger):
         counts = dict.fromkeys(STATUSES, 0)
         counts.update({status: int(n) for status, n in rows})
         return counts
+
+    def deal_trails(
+        self, deal_id: str, *, provider: str | None = None, limit: int = 100
+    ) -> list[DealTrail]:
+        """Each provider's story of ``deal_id`` (see :meth:`deal_trail`), one per provider
+        with an event or a ledger row for it; empty when none has."""
+        if provider:
+            trail = self.deal_trail(provider, deal_id, limit=limit)
+            return [trail] if trail else []
+        with self.engine.connect() as conn:
+            named = set(
+                conn.execute(
+                    select(events.c.provider).where(events.c.deal_id == deal_id).distinct()
+                )
+                .scalars()
+                .all()
+            )
+            named |= set(
+                conn.execute(select(deals.c.provider).where(deals.c.deal_id == deal_id)).scalars()
+            )
+        trails = (self.deal_trail(p, deal_id, limit=limit) for p in sorted(named))
+        return [t for t in trails if t is not None]
+
+    def deal_trail(self, provider: str, deal_id: str, *, limit: int = 100) -> DealTrail | None:
+        """One deal's story: its newest ``limit`` events, oldest first, with their attempts
+        and payloads, and the deal ledger's rows (one per CRM account, usually one). None when
+        no event and no ledger row names the deal."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events)
+                .where(events.c.provider == provider, events.c.deal_id == deal_id)
+                .order_by(events.c.id.desc())
+                .limit(limit + 1)
+            ).all()
+            more = len(rows) > limit
+            rows = sorted(rows[:limit], key=lambda r: r.id)
+            tries = conn.execute(
+                select(attempts)
+                .where(attempts.c.event_id.in_([r.id for r in rows]))
+                .order_by(attempts.c.started_at, attempts.c.id)
+            ).all()
+            ledger = conn.execute(
+                select(deals)
+                .where(deals.c.provider == provider, deals.c.deal_id == deal_id)
+                .order_by(deals.c.account_id)
+            ).all()
+        if not rows and not ledger:
+            return None
+        history: dict[int, list[AttemptRecord]] = {}
+        for t in tries:
+            history.setdefault(t.event_id, []).append(_attempt_record(t))
+        return DealTrail(
+            provider=provider,
+            deal_id=deal_id,
+            meetings=tuple(_meeting(d) for d in ledger),
+            events=tuple(
+                TrailEvent(
+                    **_event_values(r),
+                    attempt_history=tuple(history.get(r.id, ())),
+                    payload=json.loads(r.payload),
+                )
+                for r in rows
+            ),
+            more_events=more,
+        )
 
     def list_audit(
         self, *, limit: int = 50, before_id: int | None = None

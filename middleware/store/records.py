@@ -115,6 +115,34 @@ class EventDetail(EventRecord):
 
 
 @dataclass(frozen=True)
+class DealMeeting(DealRecord):
+    """A deal ledger row: the meeting of the deal in one CRM account, and when it last changed."""
+
+    account_id: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TrailEvent(EventRecord):
+    """One event in a deal's trail: what the webhook carried and every attempt at it."""
+
+    attempt_history: tuple[AttemptRecord, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DealTrail:
+    """One deal's story: its events oldest first, and the ledger's meeting (per account)."""
+
+    provider: str
+    deal_id: str
+    meetings: tuple[DealMeeting, ...]
+    events: tuple[TrailEvent, ...]
+    #: older events exist that are not in ``events`` (the trail holds the newest ``limit``)
+    more_events: bool = False
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     id: int
     at: datetime

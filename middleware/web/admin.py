@@ -22,7 +22,7 @@ from middleware.filters import (
     ReplaySchema,
     load,
 )
-from middleware.json_shapes import AuditPageSchema, event_json, events_json
+from middleware.json_shapes import AuditPageSchema, event_json, events_json, trail_json
 from middleware.operations import EventNotFound, ReplayRefused
 from middleware.services import services
 
@@ -240,6 +240,42 @@ def stats() -> ResponseReturnValue:
               schema: StatsSchema
     """
     return jsonify(services(current_app).store.status_counts())
+
+
+@bp.get("/deals/<provider>/<deal_id>")
+def deal_trail(provider: str, deal_id: str) -> ResponseReturnValue:
+    """One deal's story: its webhooks, attempts, lifecycle actions and live meeting.
+    ---
+    get:
+      summary: One deal's trail (events oldest first, with attempts; the deal ledger)
+      parameters:
+      - {in: path, name: provider, required: true, schema: {type: string}}
+      - {in: path, name: deal_id, required: true, schema: {type: string}}
+      - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
+      responses:
+        200:
+          description: the trail
+          content:
+            application/json:
+              schema: DealTrailSchema
+        404:
+          description: no event and no meeting names this deal
+          content:
+            application/json:
+              schema: ProblemSchema
+    """
+    limit = _limit(request.args.get("limit", "100"))
+    trail = services(current_app).store.deal_trail(provider, deal_id, limit=limit)
+    if trail is None:
+        raise EventNotFound(f"no event and no meeting for {provider[:40]} deal {deal_id[:64]}")
+    return jsonify(trail_json(trail))
+
+
+def _limit(value: str) -> int:
+    try:
+        return min(max(int(value), 1), 500)
+    except ValueError:
+        raise InputError("limit must be a whole number") from None
 
 
 def _cursor(before: int | None) -> str | None:

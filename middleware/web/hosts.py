@@ -23,7 +23,7 @@ from typing import Any
 from middleware.settings import Settings
 
 #: Paths only the admin listener serves when ``ADMIN_BIND`` is set.
-OPERATOR_PREFIXES = ("/admin", "/openapi.json", "/dashboard")
+OPERATOR_PREFIXES = ("/admin", "/openapi.json", "/dashboard", "/metrics")
 MIN_ADMIN_TOKEN_LENGTH = 32
 
 

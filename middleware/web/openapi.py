@@ -44,6 +44,7 @@ _SCHEMAS = (
     json_shapes.CountSchema,
     json_shapes.AuditPageSchema,
     json_shapes.StatsSchema,
+    json_shapes.DealTrailSchema,
     json_shapes.ProblemSchema,
 )
 

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from time import perf_counter
 from urllib.parse import quote
 
 from flask import Blueprint, Request, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from middleware.crm.base import WebhookRequest
+from middleware import logs, metrics
+from middleware.crm.base import ParsedBatch, WebhookRequest
 from middleware.errors import WebhookError
 from middleware.services import services
+from middleware.store import AddResult
 from middleware.web.hosts import host_allowed, host_refusal
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 #: At most this many unusable notifications are described one by one in a response.
 MAX_PROBLEMS_LISTED = 10
+#: At most this many deal ids are named in the log line of one webhook.
+MAX_IDS_LOGGED = 100
 log = logging.getLogger(__name__)
 
 
@@ -74,7 +79,10 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
     intake = svc.intakes.get((provider, variant))
     if intake is None:
         return jsonify(error=f"no webhook endpoint at {request.path}"), 404
+    started = perf_counter()
+    logs.bind(provider=provider)  # unbound with the request's ids when it ends
     if not host_allowed(request.host, svc.settings):
+        metrics.count_refusal(provider, "unknown_host")
         log.warning("%s webhook refused: unknown Host %r", provider, request.host[:100])
         return jsonify(error=host_refusal(request.host)), 400
     incoming = WebhookRequest(
@@ -87,10 +95,12 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
     try:
         batch = intake.parse(incoming)
     except WebhookError as exc:
+        metrics.count_refusal(provider, exc.refusal)
         log.info("%s webhook refused (%s): %s", provider, exc.status, exc.message)
         return jsonify(error=exc.message), exc.status, exc.headers
     assert svc.ingest is not None
     result = svc.ingest(batch.events)  # one group commit with concurrent requests'
+    metrics.count_webhook(provider, batch, result, perf_counter() - started)
     log.info(
         "%s webhook: %d notifications, %d stored, %d duplicates, %d ignored%s",
         provider,
@@ -99,6 +109,7 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
         result.duplicates,
         batch.ignored,
         f" ({_counts(batch.ignored_types)})" if batch.ignored_types else "",
+        extra=_ids(batch, result),
     )
     for problem in batch.problems:
         log.warning("%s webhook: skipped %s", provider, problem)
@@ -112,6 +123,16 @@ def receive(provider: str, variant: str) -> ResponseReturnValue:
         problems=batch.problems[:MAX_PROBLEMS_LISTED],  # the log line has them all
         event_ids=list(result.ids),
     )
+
+
+def _ids(batch: ParsedBatch, result: AddResult) -> dict[str, object]:
+    """The log line's ids: the deals the batch names (``deal_id`` too when it is one deal) and
+    the events stored, so one deal can be followed from its webhook to the worker's lines."""
+    deals = list(dict.fromkeys(e.deal_id for e in batch.events))[:MAX_IDS_LOGGED]
+    ids: dict[str, object] = {"deal_ids": deals, "event_ids": list(result.ids)}
+    if len(deals) == 1:
+        ids["deal_id"] = deals[0]
+    return ids
 
 
 def _counts(by_type: Mapping[str, int]) -> str:

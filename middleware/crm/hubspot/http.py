@@ -47,6 +47,7 @@ class HubSpotHTTP(CRMHTTP):
     """One access token's way into HubSpot's API; safe to share between threads."""
 
     label = "HubSpot"
+    provider = "hubspot"
 
     def __init__(
         self,
