@@ -32,9 +32,9 @@ class StoreCollector:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
-        now = self.store.clock()
         up = GaugeMetricFamily("middleware_store_up", "1 when the event store answered the scrape")
         try:
+            now = self.store.clock()  # the database's clock: a store that is down raises here
             gauges = self.store.gauges(now)
         except SQLAlchemyError as exc:
             log.warning("metrics: the store did not answer (%s)", type(exc).__name__)

@@ -21,6 +21,7 @@ from middleware.testing.google import GoogleEmulator
 from middleware.testing.hubspot import HubSpotEmulator
 from tests.builders import ADMIN_TOKEN, notification
 from tests.integration.conftest import FAST_RULES, Stack, emulator_env
+from tests.integration.crm_drivers import HubSpotDriver
 from tests.scrape import label_values, total, value
 
 pytestmark = pytest.mark.timeout(120)
@@ -46,7 +47,7 @@ def env(
 def life(
     env: dict[str, str], store: Store, google: GoogleEmulator, hubspot: HubSpotEmulator
 ) -> Stack:
-    return Stack(load_settings(env), store, google, hubspot)
+    return Stack(load_settings(env), store, google, HubSpotDriver(hubspot))
 
 
 @pytest.fixture
