@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import event
 
 MAX_ID = 2**63 - 1
+
+
+class NotJSON:
+    """What :func:`decoded` gives for a body that is not JSON."""
+
+
+def decoded(body: bytes) -> Any:
+    """What the body holds as JSON (any UTF encoding, as RFC 8259 readers detect), or
+    ``NOT_JSON`` when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return NOT_JSON
+
+
+NOT_JSON = NotJSON()
 
 
 def assert_json_answer(response: Any, allowed: set[int]) -> Any:

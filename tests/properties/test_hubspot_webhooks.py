@@ -1,4 +1,4 @@
-"""Properties of ``POST /webhooks/hubspot`` and ``/webhooks/hubspot/workflow``.
+"""Properties of ``POST /webhooks/hubspot`` (and the refusals of ``/webhooks/hubspot/workflow``).
 
 Unsigned (or wrongly signed) requests of any shape are refused 4xx with a JSON error and
 store nothing; correctly signed odd payloads are judged without a 500, and every event stored
@@ -11,16 +11,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from middleware.crm.hubspot.signature import sign_v2
 from tests.builders import SECRET, hubspot_headers
-from tests.properties.checks import assert_json_answer, assert_refused, strict_id_of
-from tests.properties.conftest import Service
+from tests.properties.checks import assert_json_answer, assert_refused, decoded, strict_id_of
+from tests.properties.conftest import PER_FIELD, Service
 from tests.properties.strategies import (
     MAX_OCCURRED_AT_MS,
-    MISSING,
     dumps,
     encoded,
     good_ids,
@@ -31,6 +30,7 @@ from tests.properties.strategies import (
     odd_bodies,
     odd_numbers,
     odd_text,
+    one_field_odd,
 )
 
 BATCH_URL, WORKFLOW_URL = "/webhooks/hubspot", "/webhooks/hubspot/workflow"
@@ -119,15 +119,6 @@ def post(service: Service, url: str, body: bytes, headers: dict[str, str], metho
     return service.client.open(url, method=method, data=body, headers=headers)
 
 
-def decoded(body: bytes) -> Any:
-    """What the body holds as JSON (any UTF encoding, as RFC 8259 readers detect), or
-    MISSING when it is not JSON."""
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return MISSING
-
-
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
@@ -143,10 +134,9 @@ def acts_on_a_deal(n: dict[str, Any]) -> bool:
 # -- signed -------------------------------------------------------------------------------
 
 
-@given(batch=batches, data=st.data())
-def test_signed_batches_store_only_strict_ids_exactly_as_sent(
-    service: Service, batch: list[Any], data: st.DataObject
-) -> None:
+def check_signed_batch(service: Service, batch: list[Any], data: st.DataObject) -> None:
+    """Signed: 400 exactly when the body is not a JSON array with objects, else 200 with
+    every notification counted once; each event stored names the deal and portal sent."""
     body = data.draw(st.one_of(st.just(dumps(batch)), encoded(batch)), label="body")
     service.empty()
     before = service.count()
@@ -173,6 +163,70 @@ def test_signed_batches_store_only_strict_ids_exactly_as_sent(
         occurred = n["occurredAt"]
         assert isinstance(occurred, int) and not isinstance(occurred, bool)
         assert row.occurred_at == datetime.fromtimestamp(occurred / 1000, UTC)
+
+
+@given(batch=batches, data=st.data())
+def test_signed_batches_store_only_strict_ids_exactly_as_sent(
+    service: Service, batch: list[Any], data: st.DataObject
+) -> None:
+    check_signed_batch(service, batch, data)
+
+
+@st.composite
+def acted_on(draw: Any) -> dict[str, Any]:
+    """A notification the service stores: a stage, start or owner change, or a deletion."""
+    n = draw(real_notifications())
+    kind, object_type = draw(ACTED_ON_KINDS)
+    n["subscriptionType"] = kind
+    n.pop("objectTypeId", None)
+    if object_type:
+        n["objectTypeId"] = object_type
+    if kind.endswith("propertyChange"):
+        n["propertyName"] = draw(
+            st.sampled_from(["dealstage", "demo_start_time", "hubspot_owner_id"])
+        )
+        n["propertyValue"] = "demoscheduled"
+    else:
+        n.pop("propertyName", None)
+        n.pop("propertyValue", None)
+    return n
+
+
+ACTED_ON_KINDS = st.sampled_from(
+    [
+        ("deal.propertyChange", None),
+        ("object.propertyChange", "0-3"),
+        ("deal.deletion", None),
+        ("object.deletion", "0-3"),
+    ]
+)
+ODD_FIELDS = {
+    "eventId": st.one_of(ids, odd_text),
+    "portalId": ids,
+    "objectId": ids,
+    "occurredAt": st.one_of(
+        odd_numbers, json_values, st.integers(MAX_OCCURRED_AT_MS - 3, MAX_OCCURRED_AT_MS + 3)
+    ),
+    "subscriptionType": st.one_of(odd_text, json_values),
+    "objectTypeId": json_values,
+    "propertyName": st.one_of(odd_text, json_values),
+    "propertyValue": st.one_of(odd_text, odd_text, json_values),
+    "attemptNumber": json_values,
+}
+
+
+@pytest.mark.parametrize("path", sorted(ODD_FIELDS))
+def test_one_odd_field_in_a_notification_that_is_acted_on(service: Service, path: str) -> None:
+    @PER_FIELD
+    @given(
+        odd=one_field_odd(acted_on(), path, ODD_FIELDS[path]),
+        neighbours=st.lists(acted_on(), max_size=2),
+        data=st.data(),
+    )
+    def judged(odd: dict[str, Any], neighbours: list[dict[str, Any]], data: st.DataObject) -> None:
+        check_signed_batch(service, [*neighbours, odd], data)
+
+    judged()
 
 
 @given(body=odd_bodies)
@@ -278,91 +332,3 @@ def test_other_methods_are_405_json(
     )
     assert_json_answer(response, {405})
     assert sqlite_service.count() == before
-
-
-# -- workflow: signed -------------------------------------------------------------------
-
-
-@st.composite
-def real_enrollments(draw: Any) -> dict[str, Any]:
-    """A workflow body: the deal as the CRM v3 API shows it (``id``), the legacy API's shape
-    (``dealId``, ``portalId`` as ``{"value": …}``), or a customised one."""
-    deal, portal = draw(good_ids), draw(good_ids)
-    shape = draw(st.sampled_from(["v3", "legacy", "custom"]))
-    if shape == "v3":
-        return {
-            "id": str(deal),
-            "portalId": portal,
-            "properties": {
-                "hs_object_id": str(deal),
-                "dealname": "Acme",
-                "dealstage": "demoscheduled",
-            },
-            "createdAt": "2026-01-01T00:00:00Z",
-            "archived": False,
-        }
-    if shape == "legacy":
-        return {
-            "dealId": deal,
-            "portalId": {"value": portal},
-            "properties": {"hs_object_id": {"value": str(deal)}, "dealname": {"value": "Acme"}},
-        }
-    return {"objectId": deal, "portalId": str(portal), "dealname": "Acme"}
-
-
-workflow_bodies = mutated(
-    real_enrollments(),
-    {
-        name: st.one_of(ids, ids.map(lambda v: {"value": v}))
-        for name in ("id", "objectId", "dealId", "portalId")
-    }
-    | {"properties": st.one_of(json_values, st.fixed_dictionaries({"hs_object_id": ids}))},
-)
-
-
-def _unwrap(value: Any) -> Any:
-    return value["value"] if isinstance(value, dict) and "value" in value else value
-
-
-def expected_enrollment(sent: Any) -> tuple[int, int] | None:
-    """(deal, portal) a workflow body names, judged on its own; None when it must be 400."""
-    if not isinstance(sent, dict):
-        return None
-    props = sent.get("properties") if isinstance(sent.get("properties"), dict) else {}
-    values = [_unwrap(sent.get(k)) for k in ("id", "objectId", "dealId")]
-    values.append(_unwrap(props.get("hs_object_id")))
-    present = [v for v in values if v is not None]
-    deals = {strict_id_of(v) for v in present}
-    portal = strict_id_of(_unwrap(sent.get("portalId")))
-    if not present or None in deals or len(deals) != 1 or portal is None:
-        return None
-    return deals.pop(), portal
-
-
-@given(sent=st.one_of(workflow_bodies, workflow_bodies, json_values), data=st.data())
-def test_signed_workflow_bodies_store_exactly_the_deal_sent(
-    service: Service, sent: Any, data: st.DataObject
-) -> None:
-    body = data.draw(st.one_of(st.just(dumps(sent)), encoded(sent)), label="body")
-    uri = BASE + WORKFLOW_URL
-    if data.draw(st.booleans(), label="v2"):
-        headers = {
-            "X-HubSpot-Signature": sign_v2(SECRET, "POST", uri, body),
-            "X-HubSpot-Signature-Version": "v2",
-        }
-    else:
-        headers = hubspot_headers(body, uri)
-    service.empty()
-    before = service.count()
-    response = post(service, WORKFLOW_URL, body, headers)
-    expected = expected_enrollment(decoded(body))
-    if expected is None:
-        assert_json_answer(response, {400})
-        assert service.count() == before
-        return
-    answer = assert_json_answer(response, {200})
-    assert answer["stored"] + answer["duplicates"] == 1
-    assert service.count() - before == answer["stored"]
-    for row in service.rows(answer["event_ids"]):
-        assert (row.deal_id, row.account_id) == (str(expected[0]), str(expected[1]))
-        assert row.trigger == "workflow"

@@ -8,14 +8,13 @@ stored names exactly the deal and company the webhook sent, as strict integers.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.properties.checks import assert_json_answer, assert_refused, strict_id_of
+from tests.properties.checks import assert_json_answer, assert_refused, decoded, strict_id_of
 from tests.properties.conftest import (
     CANCEL_STAGE,
     PER_FIELD,
@@ -27,7 +26,6 @@ from tests.properties.conftest import (
     basic_auth,
 )
 from tests.properties.strategies import (
-    MISSING,
     dumps,
     edge_times,
     encoded,
@@ -172,11 +170,8 @@ def check_authenticated(service: Service, sent: Any, data: st.DataObject) -> Non
     service.empty()
     before = service.count()
     response = post(service, body, headers)
-    try:
-        decoded = json.loads(body)
-    except (ValueError, RecursionError):
-        decoded = MISSING
-    if refused_as_a_whole(decoded):
+    sent = decoded(body)
+    if refused_as_a_whole(sent):
         assert_json_answer(response, {400})
         assert service.count() == before
         return
@@ -184,12 +179,12 @@ def check_authenticated(service: Service, sent: Any, data: st.DataObject) -> Non
     assert answer["received"] == 1
     assert answer["stored"] + answer["duplicates"] + answer["ignored"] + answer["invalid"] == 1
     assert service.count() - before == answer["stored"]
-    meta = decoded["meta"]
+    meta = sent["meta"]
     for row in service.rows(answer["event_ids"]):
         assert meta.get("entity") == "deal"
         named = strict_id_of(meta.get("entity_id"))
         if named is None:  # the deal's own id, in the data (or the previous values)
-            holders = [decoded.get("data"), decoded.get("previous")]
+            holders = [sent.get("data"), sent.get("previous")]
             candidates = {strict_id_of(h.get("id")) for h in holders if isinstance(h, dict)}
             assert int(row.deal_id) in candidates - {None}
         else:
