@@ -212,12 +212,6 @@ def strict_id(value: Any) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
-def storable_text(value: str) -> bool:
-    """Text the store can hold as it is: no NUL (PostgreSQL's text types refuse it) and no
-    lone surrogate (JSON's ``"\\ud800"`` decodes to one, and it has no UTF-8 encoding)."""
-    return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
-
-
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Header names are case-insensitive (RFC 9110 §5.1): look them up lower-cased."""
     return {str(k).lower(): str(v) for k, v in headers.items()}

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from middleware.crm.base import ParsedBatch, storable_text, strict_id
+from middleware.crm.base import ParsedBatch, strict_id
 from middleware.errors import PayloadError
-from middleware.model import NewEvent
+from middleware.model import NewEvent, storable_text
 
 PROVIDER = "hubspot"
 #: ``objectTypeId`` of deals in generic (``object.*``) notifications.
