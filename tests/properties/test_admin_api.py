@@ -122,7 +122,7 @@ segments = st.one_of(
     ),
     st.sampled_from(["٣", "²", "１", "1\x00", "\x00", "%00", "1 ", " 1", "a" * 5000]),
     odd_text,
-).filter(lambda s: "/" not in s and s not in ("", ".", ".."))
+).filter(lambda s: "/" not in s and s not in ("", ".", "..", "replay"))  # another route
 
 
 @given(segment=segments, replay=st.booleans(), force=st.booleans())
