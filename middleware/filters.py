@@ -7,9 +7,11 @@ what the API answers is in ``json_shapes.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
+    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -20,11 +22,13 @@ from marshmallow import (
 )
 
 from middleware.lifecycle import ACTIONS
-from middleware.model import STATUSES
+from middleware.model import STATUSES, storable_text
 from middleware.store import EventFilter
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
+#: Event and audit ids are the store's BIGINT.
+MAX_ID = 2**63 - 1
 
 
 class InputError(ValueError):
@@ -50,6 +54,59 @@ def load(schema: Schema, data: Mapping[str, Any]) -> Any:
         raise InputError(message.replace("Unknown field.", "unknown field")) from None
 
 
+class WholeNumber(fields.Integer):
+    """An integer sent as an integer or as ASCII digits, nothing else: ``int()`` would read
+    ``"٣"`` as 3 and ``" 5 "``, ``"1_000"`` or ``5.9`` as numbers too."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) or (
+            isinstance(value, str)
+            and not (value.isascii() and value.isdigit() and len(value) <= 19)
+        ):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def _text(value: str) -> None:
+    if not storable_text(value):
+        raise ValidationError("must not hold a NUL or an unpaired surrogate")
+
+
+def _in_utc_range(value: datetime) -> None:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past year 9999 in UTC
+        raise ValidationError("must be a time between years 1 and 9999 in UTC") from None
+
+
+def _cursor(value: str) -> None:
+    if not (value.isascii() and value.isdigit() and len(value) <= 19 and 0 < int(value) <= MAX_ID):
+        raise ValidationError("not a cursor returned by this API")
+
+
+def _limit_field() -> WholeNumber:
+    return WholeNumber(
+        load_default=DEFAULT_PAGE,
+        validate=validate.Range(min=1),
+        metadata={"description": f"page size, default {DEFAULT_PAGE}, at most {MAX_PAGE}"},
+    )
+
+
+def _cursor_field() -> fields.String:
+    return fields.String(
+        validate=_cursor, metadata={"description": "next_cursor of the previous page"}
+    )
+
+
+def _page(data: dict[str, Any]) -> dict[str, Any]:
+    """``limit`` (capped) and ``before_id`` out of loaded paging fields."""
+    cursor = data.pop("cursor", None)
+    return {
+        "limit": min(data.pop("limit", DEFAULT_PAGE), MAX_PAGE),
+        "before_id": int(cursor) if cursor is not None else None,
+    }
+
+
 def _split_statuses(value: Any) -> Any:
     if isinstance(value, str):
         return [s.strip() for s in value.split(",") if s.strip()]
@@ -68,14 +125,17 @@ class FilterSchema(Schema):
             "description": f"one or more of {', '.join(STATUSES)} (comma-separated in a query)"
         },
     )
-    provider = fields.String(validate=validate.Length(min=1, max=32))
-    deal_id = fields.String(validate=validate.Length(min=1, max=64))
+    provider = fields.String(validate=[validate.Length(min=1, max=32), _text])
+    deal_id = fields.String(validate=[validate.Length(min=1, max=64), _text])
     created_after = fields.AwareDateTime(
-        default_timezone=None, metadata={"description": "ISO 8601 with offset"}
+        default_timezone=None,
+        validate=_in_utc_range,
+        metadata={"description": "ISO 8601 with offset"},
     )
-    created_before = fields.AwareDateTime(default_timezone=None)
+    created_before = fields.AwareDateTime(default_timezone=None, validate=_in_utc_range)
     reason = fields.String(
-        validate=validate.Length(min=1, max=64), metadata={"description": "last_error reason code"}
+        validate=[validate.Length(min=1, max=64), _text],
+        metadata={"description": "last_error reason code"},
     )
     action = fields.String(
         validate=validate.OneOf(ACTIONS),
@@ -104,23 +164,27 @@ class FilterSchema(Schema):
 class ListQuerySchema(FilterSchema):
     """``GET /admin/events`` query: a filter plus paging (newest first)."""
 
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE,
-        validate=validate.Range(min=1),
-        metadata={"description": f"page size, default {DEFAULT_PAGE}, at most {MAX_PAGE}"},
-    )
-    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+    limit = _limit_field()
+    cursor = _cursor_field()
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        cursor = data.pop("cursor", None)
-        limit = min(data.pop("limit", DEFAULT_PAGE), MAX_PAGE)
-        before: int | None = None
-        if cursor is not None:
-            if not cursor.isdigit():
-                raise ValidationError("not a cursor returned by this API", "cursor")
-            before = int(cursor)
-        return {"filter": super()._make(data, **kwargs), "limit": limit, "before_id": before}
+        page = _page(data)
+        return {"filter": super()._make(data, **kwargs), **page}
+
+
+class AuditQuerySchema(Schema):
+    """``GET /admin/audit`` query: paging only (other parameters are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = _limit_field()
+    cursor = _cursor_field()
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return _page(data)
 
 
 class ReplaySchema(Schema):

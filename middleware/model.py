@@ -18,6 +18,12 @@ STATUSES = (PENDING, PROCESSING, RETRYING, SUCCEEDED, SKIPPED, FAILED)
 FINISHED = (SUCCEEDED, SKIPPED, FAILED)
 
 
+def storable_text(value: str) -> bool:
+    """Text the store can hold as it is: no NUL (PostgreSQL's text types refuse it) and no
+    lone surrogate (JSON's ``"\\ud800"`` decodes to one, and it has no UTF-8 encoding)."""
+    return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+
+
 @dataclass(frozen=True)
 class NewEvent:
     """A notification accepted from a CRM, ready to store."""

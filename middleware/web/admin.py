@@ -9,13 +9,18 @@ operation (after ``---``), which ``web/openapi.py`` collects from the routes.
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from werkzeug.routing import BaseConverter, ValidationError
 
 from middleware import operations
+from middleware.crm.base import strict_id
 from middleware.filters import (
+    AuditQuerySchema,
     BulkReplaySchema,
     InputError,
     ListQuerySchema,
@@ -27,6 +32,29 @@ from middleware.operations import EventNotFound, ReplayRefused
 from middleware.services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class EventIdConverter(BaseConverter):
+    """``<event_id:…>``: ASCII digits naming 1 to 2^63 - 1, else no route (404). Werkzeug's
+    ``int`` matches any Unicode digit (``٣`` would be event 3) and passes ids past the
+    store's BIGINT through to the database."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = strict_id(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        return str(value)
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    # Recorded before the routes below, so it runs before they are added to the URL map.
+    state.app.url_map.converters["event_id"] = EventIdConverter
 
 
 @bp.before_request
@@ -66,9 +94,13 @@ def _refused(exc: ReplayRefused) -> ResponseReturnValue:
 
 
 def _json_body() -> dict[str, Any]:
-    if not request.get_data(cache=True):
+    data = request.get_data(cache=True)
+    if not data:
         return {}
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):  # not JSON (any UTF), or nested past the stack
+        raise InputError("body must be a JSON object") from None
     if not isinstance(body, dict):
         raise InputError("body must be a JSON object")
     return body
@@ -104,7 +136,7 @@ def list_events() -> ResponseReturnValue:
     return jsonify(events=events_json(page), next_cursor=_cursor(before))
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<event_id:event_id>")
 def show_event(event_id: int) -> ResponseReturnValue:
     """One event with its attempts and errors.
     ---
@@ -130,7 +162,7 @@ def show_event(event_id: int) -> ResponseReturnValue:
     return jsonify(event_json(event))
 
 
-@bp.post("/events/<int:event_id>/replay")
+@bp.post("/events/<event_id:event_id>/replay")
 def replay_event(event_id: int) -> ResponseReturnValue:
     """Send one event back to pending.
     ---
@@ -216,13 +248,10 @@ def audit() -> ResponseReturnValue:
             application/json:
               schema: AuditPageSchema
     """
-    args = request.args
-    try:
-        limit = min(max(int(args.get("limit", "50")), 1), 500)
-        before = int(args["cursor"]) if "cursor" in args else None
-    except ValueError:
-        raise InputError("limit and cursor must be whole numbers") from None
-    items, next_before = services(current_app).store.list_audit(limit=limit, before_id=before)
+    page = load(AuditQuerySchema(), request.args.to_dict(flat=True))
+    items, next_before = services(current_app).store.list_audit(
+        limit=page["limit"], before_id=page["before_id"]
+    )
     return jsonify(AuditPageSchema().dump({"actions": items, "next_cursor": _cursor(next_before)}))
 
 

@@ -320,6 +320,11 @@ def test_ignored_types_are_counted_by_type() -> None:
         ("eventId", None, "eventId"),
         ("eventId", "9" * 41, "eventId"),
         ("propertyValue", "demoscheduled" * 50, "propertyValue"),
+        # PostgreSQL's text refuses NUL; a lone surrogate has no UTF-8 (issue 13)
+        ("eventId", "9\x00", "eventId"),
+        ("eventId", "\ud800", "eventId"),
+        ("propertyValue", "demo\x00scheduled", "propertyValue"),
+        ("propertyValue", "\udfff", "propertyValue"),
     ],
 )
 def test_unusable_trigger_is_skipped_and_the_rest_stored(
@@ -455,3 +460,23 @@ def test_a_deletion_redelivered_is_the_same_key() -> None:
     again = _lifecycle([dict(deletion, attemptNumber=2)]).events[0]
     assert first.dedupe_key == again.dedupe_key
     assert first.dedupe_key != _lifecycle([notification(5, "closedlost")]).events[0].dedupe_key
+
+
+@pytest.mark.parametrize("poison", ["\x00", "\ud800", "x" * 300])
+def test_a_deletion_with_odd_unread_fields_gets_a_key_the_store_can_hold(poison: str) -> None:
+    """A deletion's propertyName and propertyValue are not read, but they are in the key."""
+    deletion = {
+        "eventId": 9,
+        "portalId": 62515,
+        "occurredAt": 1_795_000_000_000,
+        "subscriptionType": "deal.deletion",
+        "objectId": 5,
+        "propertyName": poison,
+        "propertyValue": poison,
+    }
+    [event] = _lifecycle([deletion]).events
+    assert len(event.dedupe_key) <= 255 and event.dedupe_key.isprintable()
+    assert event.dedupe_key.startswith("hubspot:62515:5:")
+    assert _lifecycle([dict(deletion, attemptNumber=3)]).events[0].dedupe_key == event.dedupe_key
+    other = _lifecycle([dict(deletion, propertyValue=poison + "y")]).events[0]
+    assert other.dedupe_key != event.dedupe_key

@@ -182,6 +182,9 @@ def test_a_deletion_is_stored_with_the_deal_from_meta(action: str) -> None:
         ({"timestamp": "yesterday"}, "timestamp"),
         ({"timestamp": True}, "timestamp"),
         ({"timestamp": -5}, "timestamp"),
+        # past year 9999 once in UTC, or past float's range (issue 13): not a 500
+        ({"timestamp": "9999-12-31T23:59:59-01:00"}, "timestamp"),
+        ({"timestamp": 10**400}, "timestamp"),
     ],
 )
 def test_unusable_ids_or_times_are_counted_invalid_not_refused(meta: dict, problem: str) -> None:

@@ -155,11 +155,65 @@ def test_filters(client: Any, store: Store) -> None:
         ("created_after=yesterday", "created_after"),
         ("colour=red", "colour"),
         ("action=exploded", "action"),
+        # odd digits, ids past the store's BIGINT, NUL, times past year 9999 (issue 13)
+        ("limit=%D9%A3", "limit"),
+        ("limit=%205", "limit"),
+        ("cursor=%C2%B2", "cursor"),
+        ("cursor=9223372036854775808", "cursor"),
+        ("cursor=0", "cursor"),
+        ("deal_id=1%00", "deal_id"),
+        ("provider=%00", "provider"),
+        ("created_after=9999-12-31T23:59:59-01:00", "created_after"),
+        ("created_before=0001-01-01T00:00:00%2B01:00", "created_before"),
     ],
 )
 def test_bad_queries_are_400(client: Any, query: str, word: str) -> None:
     response = client.get(f"/admin/events?{query}", headers=AUTH)
     assert response.status_code == 400 and word in response.json["error"]
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=%D9%A3", "limit=x", "cursor=%C2%B2", "cursor=9223372036854775808"]
+)
+def test_bad_audit_paging_is_400(client: Any, query: str) -> None:
+    response = client.get(f"/admin/audit?{query}", headers=AUTH)
+    assert response.status_code == 400 and query.split("=")[0] in response.json["error"]
+
+
+@pytest.mark.parametrize(
+    "segment", ["%D9%A3", "%C2%B2", "9223372036854775808", "9" * 5000, "0", "1%00"]
+)
+def test_event_ids_that_are_not_ids_are_404(client: Any, store: Store, segment: str) -> None:
+    """``٣`` is not event 3, and an id past 2^63 - 1 is no event (it was a 500, issue 13)."""
+    seed(store, {"1": "pending", "2": "pending", "3": "failed"})
+    for response in (
+        client.get(f"/admin/events/{segment}", headers=AUTH),
+        client.post(f"/admin/events/{segment}/replay", headers=AUTH),
+    ):
+        assert response.status_code == 404 and "error" in response.json
+    assert client.get("/admin/events/3", headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b'{"provider": "\\ud800"}',
+        b'{"deal_id": "1\\u0000"}',
+        b'{"created_after": "9999-12-31T23:59:59-01:00"}',
+        b'{"status": [{"a": 1}]}',
+    ],
+)
+def test_odd_replay_bodies_are_400(client: Any, store: Store, body: bytes) -> None:
+    """Nested past the stack, text the store cannot compare, a time past year 9999: a 400
+    with the reason, and nothing replayed (they were 500s, issue 13)."""
+    ids = seed(store, {"1": "failed"})
+    headers = {**AUTH, "Content-Type": "application/json"}
+    for url in ("/admin/events/replay", f"/admin/events/{ids['1']}/replay"):
+        response = client.post(url, data=body, headers=headers)
+        assert response.status_code == 400 and "error" in response.json, response.json
+    assert store.status_counts()["failed"] == 1
 
 
 def test_pagination_over_1000_while_inserting(client: Any, store: Store) -> None:

@@ -181,3 +181,19 @@ def test_readiness_fails_when_store_is_gone(make_settings: Any, tmp_path: Any) -
     app = create_app(make_settings(), store=store)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503 and "error" in response.json
+
+
+def test_text_the_store_cannot_hold_is_invalid_not_a_500(client: Any, app: Any) -> None:
+    """A signed batch with a lone surrogate (JSON ``"\\ud800"``, no UTF-8 for it) or a NUL
+    (PostgreSQL's text refuses it) in an event id: that notification is counted invalid and
+    its neighbours are stored (issue 13; it was a 500)."""
+    batch = [
+        notification(1),
+        notification(2, event_id="9\ud800"),
+        notification(3, event_id="9\x00"),
+        notification(4),
+    ]
+    response = post(client, body_of(batch))
+    assert response.status_code == 200, response.json
+    assert (response.json["stored"], response.json["invalid"]) == (2, 2)
+    assert stored(app) == 2

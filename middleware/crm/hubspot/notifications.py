@@ -28,7 +28,7 @@ from typing import Any
 
 from middleware.crm.base import ParsedBatch, strict_id
 from middleware.errors import PayloadError
-from middleware.model import NewEvent
+from middleware.model import NewEvent, storable_text
 
 PROVIDER = "hubspot"
 #: ``objectTypeId`` of deals in generic (``object.*``) notifications.
@@ -182,6 +182,8 @@ def _new_event(n: Mapping[str, Any]) -> NewEvent:
         raise _Invalid(f"eventId {_show(event_id)} is missing or not a number")
     if len(str(event_id)) > 40:
         raise _Invalid("eventId is longer than 40 characters")
+    if not storable_text(str(event_id)):
+        raise _Invalid(f"eventId {_show(event_id)} holds a NUL or an unpaired surrogate")
     if deal_action(n) == "deletion":
         trigger = "deleted"
     else:
@@ -190,6 +192,8 @@ def _new_event(n: Mapping[str, Any]) -> NewEvent:
             value = ""
         if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
             raise _Invalid(f"propertyValue is not text of at most {MAX_VALUE_LENGTH} characters")
+        if not storable_text(value):
+            raise _Invalid("propertyValue holds a NUL or an unpaired surrogate")
         # A stage change is named by its stage (as before); any other by the property.
         trigger = value if n.get("propertyName") == STAGE_PROPERTY else str(n["propertyName"])
     return NewEvent(
@@ -213,22 +217,26 @@ def dedupe_key(n: Mapping[str, Any]) -> str:
     ``eventId``, without ``attemptNumber``: identical for every redelivery of one change,
     and different for two distinct stage changes (they differ in time, value or event id).
     """
-    key = ":".join(
-        [
-            PROVIDER,
-            str(n["portalId"]),
-            str(n["objectId"]),
-            str(n.get("propertyName") or ("deleted" if deal_action(n) == "deletion" else "")),
-            str(n.get("propertyValue") or ""),
-            str(n["occurredAt"]),
-            str(n["eventId"]),
-        ]
-    )
-    if len(key) <= MAX_KEY_LENGTH:
+    parts = [
+        PROVIDER,
+        str(n["portalId"]),
+        str(n["objectId"]),
+        str(n.get("propertyName") or ("deleted" if deal_action(n) == "deletion" else "")),
+        str(n.get("propertyValue") or ""),
+        str(n["occurredAt"]),
+        str(n["eventId"]),
+    ]
+    key = ":".join(parts)
+    if len(key) <= MAX_KEY_LENGTH and storable_text(key):
         return key
-    # A long property value: keep the readable head, make the rest a digest (still unique).
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return f"{key[: MAX_KEY_LENGTH - 66]}:#{digest}"
+    # A long value (or one the store cannot hold as text, in a field nothing else reads, such
+    # as a deletion's propertyName): keep the readable head, make the rest a digest (still
+    # unique, and the same for every redelivery).
+    digest = hashlib.sha256(key.encode("utf-8", errors="surrogatepass")).hexdigest()
+    head = key[: MAX_KEY_LENGTH - 66]
+    if not storable_text(head):
+        head = ":".join(parts[:3])
+    return f"{head}:#{digest}"
 
 
 def _show(value: Any) -> str:

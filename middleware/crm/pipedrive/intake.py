@@ -212,7 +212,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         raise _Invalid(f"meta.timestamp {_show(value)} is not a time")
     digits = isinstance(value, str) and re.fullmatch(r"\d{1,16}(\.\d+)?", value)
     if isinstance(value, int | float) or digits:
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past float's range: no time at all
+            raise _Invalid(f"meta.timestamp {_show(value)} is not a time") from None
     if number is not None:
         if number > MAX_EPOCH_SECONDS:
             number /= 1000
@@ -226,7 +229,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise _Invalid(f"meta.timestamp {_show(value)} is not an ISO 8601 time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past year 9999 in UTC
+        raise _Invalid(f"meta.timestamp {_show(value)} is not a time before year 10000") from None
 
 
 def _event_id(value: Any) -> str:
