@@ -68,6 +68,17 @@ def test_show(env: dict[str, str], cli_store: Store) -> None:
     assert missing.exit_code == 1 and missing.output.strip() == "error: event 99 not found"
 
 
+@pytest.mark.parametrize("given", ["٣", "9223372036854775808", "0", "1.0", "x" * 500])
+def test_an_odd_event_id_is_one_line_and_exit_2(
+    env: dict[str, str], cli_store: Store, given: str
+) -> None:
+    for command in ("show", "replay"):
+        result = CliRunner().invoke(cli, ["events", command, given], env=env)
+        assert result.exit_code == 2, result.output
+        assert "is not an event id (1 to 2^63 - 1)" in result.output
+        assert isinstance(result.exception, SystemExit)  # a usage error, not a crash
+
+
 def test_replay_dry_run_then_for_real(env: dict[str, str], cli_store: Store) -> None:
     dry = run(env, "events", "replay", "--status", "failed", "--dry-run")
     assert dry.exit_code == 0 and dry.output.startswith("would replay 2 events")

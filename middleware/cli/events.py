@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from middleware.crm.base import strict_id
+
 from middleware.cli.base import (
     CLIError,
     F,
@@ -18,6 +20,22 @@ from middleware.cli.base import (
     cli,
     one_line_errors,
 )
+
+
+class EventId(click.ParamType):
+    """An event id: ASCII digits naming 1 to 2^63 - 1 (click's ``int`` would read ``٣`` as 3
+    and hand ids past the store's BIGINT to the database)."""
+
+    name = "event_id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        number = strict_id(value)
+        if number is None:
+            self.fail(f"{str(value)[:40]!r} is not an event id (1 to 2^63 - 1)", param, ctx)
+        return number
+
+
+EVENT_ID = EventId()
 
 
 def _filter_options(func: F) -> F:
@@ -102,7 +120,7 @@ def events_list(limit: int, cursor: str | None, as_json: bool, **values: Any) ->
 
 
 @events.command("show")
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=EVENT_ID)
 @one_line_errors
 def events_show(event_id: int) -> None:
     """Show one event with its attempts and errors (JSON)."""
@@ -141,7 +159,7 @@ def events_trail(deal_id: str, provider: str | None, limit: int, as_json: bool) 
 
 
 @events.command("replay")
-@click.argument("event_id", type=int, required=False)
+@click.argument("event_id", type=EVENT_ID, required=False)
 @_filter_options
 @click.option("--dry-run", is_flag=True, help="only count and show a sample; change nothing")
 @click.option("--force", is_flag=True, help="also replay succeeded events (never a second meeting)")
