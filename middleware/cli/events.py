@@ -9,8 +9,6 @@ from typing import Any
 
 import click
 
-from middleware.crm.base import strict_id
-
 from middleware.cli.base import (
     CLIError,
     F,
@@ -20,6 +18,7 @@ from middleware.cli.base import (
     cli,
     one_line_errors,
 )
+from middleware.crm.base import strict_id
 
 
 class EventId(click.ParamType):
