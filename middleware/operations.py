@@ -20,6 +20,7 @@ from middleware.model import FAILED, PENDING, PROCESSING, SKIPPED, SUCCEEDED
 from middleware.schema import attempts, audit_log, events
 from middleware.store import EventDetail, EventFilter, EventRecord, Store
 from middleware.store.queries import event_record
+from middleware.store.wakeup import notify_new_events
 
 
 class OperationError(Exception):
@@ -94,6 +95,7 @@ def replay_event(store: Store, event_id: int, *, actor: str, force: bool = False
             )
         conn.execute(_replay_update(now, force).where(events.c.id == event_id))
         _audit(conn, store, actor, "replay", {"event_id": event_id, "force": force}, 1)
+        notify_new_events(conn)
     detail = store.get_event(event_id)
     if detail is None:  # pruned in between: the replay happened, the event is gone now
         raise EventNotFound(f"event {event_id} not found")
@@ -126,6 +128,8 @@ def replay_matching(
         result = conn.execute(_replay_update(now, force).where(*where))
         count = int(result.rowcount)
         _audit(conn, store, actor, "bulk_replay", {**flt.describe(), "force": force}, count)
+        if count:
+            notify_new_events(conn)
     return BulkReplayResult(count)
 
 

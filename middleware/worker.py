@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,7 @@ class Worker:
         grace_seconds: float = 20.0,
         name: str | None = None,
         stopping: threading.Event | None = None,
+        wakeups: bool = True,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -75,23 +76,31 @@ class Worker:
         self._running: dict[Future[Any], _Attempt] = {}
         self._lock = threading.Lock()
         self._done = threading.Event()
+        self.wakeups = wakeups
+        #: set when there may be work: new events stored (wakeup.py), or a thread came free
+        self._wake = threading.Event()
 
     def stop(self, *_: Any) -> None:
         """Ask the loop to stop (signal-handler compatible)."""
         self.stopping.set()
+        self._wake.set()
 
     def run(self) -> None:
         """Work until :meth:`stop` is called."""
         log.info("worker %s: started, %d at once", self.name, self.concurrency)
         heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
         heartbeat.start()
+        if self.wakeups:
+            threading.Thread(target=self._listen, name="wake-ups", daemon=True).start()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="event") as pool:
             while not self.stopping.is_set():
+                self._wake.clear()  # a wake-up from now on ends the wait below at once
                 self._reap()
                 free = self.concurrency - len(self._running)
                 claims = self._claim(free) if free > 0 else []
                 for claim in claims:
                     future = pool.submit(self.pipeline.run, claim)
+                    future.add_done_callback(lambda _: self._wake.set())
                     with self._lock:
                         self._running[future] = _Attempt(claim, time.monotonic())
                 metrics.worker_gauges()[0].set(len(self._running))
@@ -131,11 +140,19 @@ class Worker:
             return []
 
     def _wait_for_work(self) -> None:
-        running = list(self._running)
-        if running:
-            wait(running, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
-        else:
-            self.stopping.wait(self.poll_seconds)
+        """Until new events are stored, a thread comes free, or ``poll_seconds`` pass (for
+        retries coming due, and as the fallback of a lost wake-up)."""
+        self._wake.wait(self.poll_seconds)
+
+    def _listen(self) -> None:
+        """Turn the store's news of new events into wake-ups of the loop (``wakeup.py``)."""
+        waiter = self.store.waiter(self.stopping)
+        try:
+            while not self.stopping.is_set():
+                if waiter.wait(1.0):
+                    self._wake.set()
+        finally:
+            waiter.close()
 
     def _reap(self) -> None:
         with self._lock:

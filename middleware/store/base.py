@@ -10,6 +10,7 @@ it. Tests inject a ``clock`` instead, which then stands in for the database's cl
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from middleware.database import INTAKE_LOCK_WAIT_SECONDS, reader, writer
 from middleware.schema import deals
+from middleware.store.wakeup import Waiter, waiter_for
 
 Clock = Callable[[], datetime]
 
@@ -62,6 +64,10 @@ class StoreBase:
     @clock.setter
     def clock(self, value: Clock | None) -> None:
         self._clock = value
+
+    def waiter(self, stopping: threading.Event | None = None) -> Waiter:
+        """A waiter for news of new events (``wakeup.py``), for one worker's loop."""
+        return waiter_for(self.engine, stopping)
 
     def database_now(self) -> datetime:
         """The database's current time (one short read)."""

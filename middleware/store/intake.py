@@ -19,6 +19,7 @@ from middleware.schema import deals, events
 from middleware.store.base import StoreBase
 from middleware.store.faults import raising_store_faults
 from middleware.store.records import AddResult
+from middleware.store.wakeup import notify_new_events
 
 
 class EventIntake(StoreBase):
@@ -63,6 +64,8 @@ class EventIntake(StoreBase):
                     for e in firsts.values()
                     if e.dedupe_key in stored
                 }
+                if stored:
+                    notify_new_events(conn)  # idle workers wake at the commit (wakeup.py)
                 if new_deals:
                     conn.execute(
                         self._insert(deals).on_conflict_do_nothing(
