@@ -58,3 +58,9 @@ def test_growth_smoke_times_intake_and_claim_at_each_size() -> None:
     assert [r[1] for r in rows] == ["1,000", "10,000"]
     for row in rows:
         assert all(float(v.replace(",", "")) > 0 for v in row[2:])
+
+
+def test_pickup_smoke_measures_both_workers() -> None:
+    rows = _rows(_run("bench.pickup", "--smoke", "--store", "sqlite"))
+    assert len(rows) == 1 and rows[0][1] == "20"  # every event was started
+    assert all(float(v.replace(",", "")) > 0 for v in rows[0][2:6])
