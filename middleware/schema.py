@@ -151,3 +151,12 @@ parks = Table(
     Column("message", Text, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+#: Each worker process's last sign of life (the database's clock): a worker silent for longer
+#: than ``queue.DEAD_AFTER_SECONDS`` is dead, and its leases are free at once.
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("last_seen", UTCDateTime(), nullable=False),
+)

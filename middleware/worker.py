@@ -2,9 +2,12 @@
 
 * Up to ``WORKER_CONCURRENCY`` events run at once, each in a thread of a pool; the main loop
   claims only as many events as there are free threads, so nothing waits in a local queue.
-* A heartbeat renews the leases of running events every third of the lease; a worker that
-  dies (SIGKILL, power cut) stops renewing, and another worker takes its events over once the
-  lease expires (``WORKER_LEASE_SECONDS``, 60 s by default: well inside the contract's 2 min).
+* A heartbeat thread writes the worker's sign of life every 2 s and renews the leases of
+  running events every third of the lease. A worker that dies (SIGKILL, power cut) stops
+  both: once it has been silent for 10 s its leases are free and another worker takes its
+  events over (``store/queue.py``); a worker that beats keeps its leases however slow its
+  events are, up to ``WORKER_LEASE_SECONDS`` past its last renewal (60 s by default: well
+  inside the contract's 2 min), which is also the rule for a worker that never beats.
 * An attempt may run at most ``WORKER_ATTEMPT_TIMEOUT_SECONDS`` (120 s by default, at least
   twice the longest call deadline of :mod:`middleware.deadlines`). Past that the heartbeat
   stops renewing its lease, so a stuck attempt is taken over like a dead worker's, at most
@@ -34,6 +37,7 @@ from middleware.database import process_tag
 from middleware.pipeline import Pipeline
 from middleware.settings import Settings
 from middleware.store import Claim, Store
+from middleware.store.queue import HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,7 @@ class Worker:
     def run(self) -> None:
         """Work until :meth:`stop` is called."""
         log.info("worker %s: started, %d at once", self.name, self.concurrency)
+        self._beat()  # known alive before its first claim
         heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
         heartbeat.start()
         if self.wakeups:
@@ -169,7 +174,14 @@ class Worker:
                     )
 
     def _heartbeat(self) -> None:
-        while not self._done.wait(self.lease_seconds / 3):
+        """Beat every ``HEARTBEAT_SECONDS`` (so a killed worker is known dead within seconds)
+        and renew the held leases every third of a lease."""
+        renewed = time.monotonic()
+        while not self._done.wait(min(HEARTBEAT_SECONDS, self.lease_seconds / 3)):
+            self._beat()
+            if time.monotonic() - renewed < self.lease_seconds / 3:
+                continue
+            renewed = time.monotonic()
             held = self._renewable()
             if not held:
                 continue
@@ -182,6 +194,12 @@ class Worker:
                 log.warning(
                     "event %s: lease lost to another worker", event_id, extra={"event_id": event_id}
                 )
+
+    def _beat(self) -> None:
+        try:
+            self.store.beat(self.name)
+        except SQLAlchemyError as exc:
+            log.error("worker %s: cannot write its heartbeat (%s)", self.name, type(exc).__name__)
 
     def _renewable(self) -> list[Claim]:
         """The running claims whose attempt is within ``attempt_timeout_seconds``; an attempt
@@ -218,6 +236,8 @@ class Worker:
             with contextlib.suppress(SQLAlchemyError):  # if the store is down, the lease expires
                 self.store.release(claim, "worker stopped before this attempt finished")
         self._done.set()
+        with contextlib.suppress(SQLAlchemyError):
+            self.store.forget_worker(self.name)
 
 
 def main(settings: Settings) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from middleware.model import (
@@ -39,7 +39,7 @@ from middleware.model import (
     SKIPPED,
     SUCCEEDED,
 )
-from middleware.schema import attempts, deals, events
+from middleware.schema import attempts, deals, events, workers
 from middleware.store.intake import EventIntake
 from middleware.store.parks import park_message
 from middleware.store.records import Claim
@@ -65,10 +65,21 @@ class EventQueue(EventIntake):
         with self.engine.begin() as conn:
             now = self._now(conn)
             expires = now + timedelta(seconds=lease_seconds)
-            deal_free = or_(deals.c.lease_owner.is_(None), deals.c.lease_expires_at < now)
+            dead = now - timedelta(seconds=DEAD_AFTER_SECONDS)
+            deal_free = or_(
+                deals.c.lease_owner.is_(None),
+                deals.c.lease_expires_at < now,
+                _held_by_a_dead_worker(deals.c.lease_owner, dead),
+            )
             due = or_(
                 and_(events.c.status.in_((PENDING, RETRYING)), events.c.next_attempt_at <= now),
-                and_(events.c.status == PROCESSING, events.c.lease_expires_at < now),
+                and_(
+                    events.c.status == PROCESSING,
+                    or_(
+                        events.c.lease_expires_at < now,
+                        _held_by_a_dead_worker(events.c.lease_owner, dead),
+                    ),
+                ),
             )
             query = (
                 select(events)
@@ -170,6 +181,28 @@ class EventQueue(EventIntake):
                 updated_at=now,
             )
         )
+
+    def beat(self, worker: str) -> None:
+        """``worker`` is alive (its heartbeat, every ``HEARTBEAT_SECONDS``)."""
+        with self.engine.begin() as conn:
+            now = self._now(conn)
+            done = conn.execute(
+                update(workers).where(workers.c.name == worker).values(last_seen=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    self._insert(workers)
+                    .values(name=worker, last_seen=now)
+                    .on_conflict_do_update(index_elements=["name"], set_={"last_seen": now})
+                )
+
+    def forget_worker(self, worker: str) -> None:
+        """A worker that stopped cleanly (its leases are released), and the long dead."""
+        with self.engine.begin() as conn:
+            long_ago = self._now(conn) - timedelta(days=1)
+            conn.execute(
+                delete(workers).where(or_(workers.c.name == worker, workers.c.last_seen < long_ago))
+            )
 
     def renew(self, claims: Sequence[Claim], lease_seconds: float) -> set[int]:
         """Extend the leases of held claims. Returns the ids whose lease was lost."""
@@ -293,3 +326,19 @@ class EventQueue(EventIntake):
             .where(deals.c.lease_owner == claim.token)
             .values(lease_owner=None, lease_expires_at=None)
         )
+
+
+#: A worker beats every HEARTBEAT_SECONDS; silent for DEAD_AFTER_SECONDS, it is dead: its
+#: leases are free at once, however long they had to run (a live but slow worker keeps beating,
+#: so it keeps its leases). A worker that never beats (an older version) keeps the lease rule.
+HEARTBEAT_SECONDS = 2.0
+DEAD_AFTER_SECONDS = 10.0
+
+
+def _held_by_a_dead_worker(lease_owner: Any, dead_before: datetime) -> Any:
+    """The lease token (``<worker>/<nonce>``) names a worker last seen before ``dead_before``."""
+    prefix = workers.c.name + "/"
+    return exists().where(
+        workers.c.last_seen < dead_before,
+        func.substr(lease_owner, 1, func.length(prefix)) == prefix,
+    )
