@@ -3,7 +3,8 @@
 One :class:`Store` per process, shared by its threads; every method is one short transaction.
 Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
 each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning
-``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``faults.py`` (which database
+``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``connections.py`` (reps' sealed
+Google OAuth refresh tokens), ``faults.py`` (which database
 errors mean "cannot take a write now"). Times come from the database's clock (``base.py``).
 Reads run on ``reader`` (never waiting for a writer), webhook writes on ``intake`` (giving up
 early), everything else on ``engine``. What operators
@@ -13,6 +14,7 @@ early), everything else on ``engine``. What operators
 from __future__ import annotations
 
 from middleware.store.base import utcnow
+from middleware.store.connections import ConnectionQueries, ConnectionRecord
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
@@ -34,6 +36,7 @@ __all__ = [
     "AttemptRecord",
     "AuditRecord",
     "Claim",
+    "ConnectionRecord",
     "DealRecord",
     "ErrorRecord",
     "EventDetail",
@@ -45,6 +48,6 @@ __all__ = [
 ]
 
 
-class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness):
+class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness, ConnectionQueries):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
-    readiness."""
+    readiness, reps' Google OAuth connections."""

@@ -103,6 +103,12 @@ class UserOAuth(FaultInjection):
                 if g.user == norm(email) and not g.revoked
             ]
 
+    def refresh_tokens(self, email: str) -> list[str]:
+        """Every refresh token issued to ``email``, revoked ones too (tests look for them
+        where they must never be: a database file, a log, an answer)."""
+        with self._lock:
+            return [t for t, g in self._grants.items() if g.user == norm(email)]
+
     # ---- GET /o/oauth2/auth ----------------------------------------------------------------
 
     def _handle_consent(self, query: dict[str, str]) -> Response:
