@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         ingest=GroupCommit(store).add_events,
     )
 
-    from middleware.web import admin, connect, health, openapi, webhooks
+    from middleware.web import admin, admin_google, connect, health, openapi, webhooks  # noqa: F401 - admin_google adds its routes to admin.bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)

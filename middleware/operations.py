@@ -10,6 +10,7 @@ person can act on; the web layer maps them to HTTP statuses (404, 409).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,6 +155,16 @@ def replay_after_connect(
         count = int(conn.execute(_replay_update(now, False).where(*waiting)).rowcount)
         target = {"rep": email, "generation": generation, "reason": "google_oauth_reconnect"}
         _audit(conn, store, actor, "google_connect", target, count)
+    return count
+
+
+def reseal_google_tokens(store: Store, reseal: Callable[[str, str], str], *, actor: str) -> int:
+    """Re-seal every rep's stored refresh token with ``reseal(email, sealed)`` (the first key
+    of ``GOOGLE_TOKEN_KEYS``, after a rotation), all or nothing, with its audit row. Returns
+    how many were re-sealed; ``reseal`` raising changes nothing."""
+    with store.engine.begin() as conn:
+        count = store.reseal_google_connections(conn, reseal)
+        _audit(conn, store, actor, "google_reseal", {}, count)
     return count
 
 

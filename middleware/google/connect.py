@@ -36,7 +36,14 @@ from middleware.google.events import normal_email
 from middleware.google.oauth import OAuthClient
 from middleware.google.scopes import SCOPE
 
-__all__ = ["CONNECT_SCOPES", "Authorization", "ConnectRefused", "ConnectedAccount", "GoogleConnect"]
+__all__ = [
+    "CONNECT_SCOPES",
+    "Authorization",
+    "ConnectRefused",
+    "ConnectedAccount",
+    "GoogleConnect",
+    "client_problem",
+]
 
 #: What the consent screen asks for (Google echoes these exact names in the token answer).
 CONNECT_SCOPES = ("openid", "https://www.googleapis.com/auth/userinfo.email", SCOPE)
@@ -209,6 +216,42 @@ class GoogleConnect:
             "(OAUTHLIB_INSECURE_TRANSPORT=1 allows http for a local emulator only)",
             status=500,
         )
+
+
+def client_problem(client: OAuthClient, *, timeout: Timeouts = GOOGLE_TIMEOUTS) -> str | None:
+    """Whether Google accepts the OAuth client's id and secret, without any rep: a code
+    exchange with a code that cannot exist is refused ``invalid_grant`` when the client
+    authenticates, ``invalid_client`` (or ``unauthorized_client``, ``deleted_client``) when it
+    does not (RFC 6749 §5.2: the client is authenticated before the grant is looked at).
+    Returns the problem (one line naming the fix), or None."""
+    import requests
+
+    try:
+        answer = requests.post(
+            client.token_uri,
+            data={
+                "grant_type": "authorization_code",
+                "code": "middleware-check-not-a-code",
+                "redirect_uri": client.redirect_uri,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+            },
+            timeout=(timeout.connect, timeout.read),
+        )
+        error = str(answer.json().get("error") or "")
+    except (requests.RequestException, ValueError, AttributeError) as exc:
+        return f"cannot ask Google's token endpoint {client.token_uri} ({type(exc).__name__})"
+    if error in ("invalid_client", "unauthorized_client", "deleted_client"):
+        return (
+            f"Google refused the OAuth client ({error}): check GOOGLE_OAUTH_CLIENT_ID and "
+            "GOOGLE_OAUTH_CLIENT_SECRET (Google Cloud console → APIs & Services → Credentials)"
+        )
+    if error == "redirect_uri_mismatch":
+        return (
+            f"Google does not know the redirect URI {client.redirect_uri}: add it to the "
+            "client's Authorized redirect URIs"
+        )
+    return None
 
 
 def _scopes(value: Any) -> list[str]:

@@ -110,21 +110,21 @@ class ConnectionQueries(StoreBase):
             )
         return bool(result.rowcount)
 
-    def reseal_google_connections(self, reseal: Callable[[str], str]) -> int:
-        """Re-seal every stored refresh token with ``reseal`` (the first key, after a
-        rotation), in one transaction; a row changed meanwhile keeps its newer value.
-        ``reseal`` raising stops it and changes nothing. Returns how many were re-sealed."""
-        with self.engine.begin() as conn:
-            rows = conn.execute(select(_table.c.email, _table.c.refresh_token)).all()
-            count = 0
-            for email, sealed in rows:
-                fresh = reseal(sealed)
-                result = conn.execute(
-                    update(_table)
-                    .where(_table.c.email == email, _table.c.refresh_token == sealed)
-                    .values(refresh_token=fresh)
-                )
-                count += int(result.rowcount)
+    def reseal_google_connections(self, conn: Connection, reseal: Callable[[str, str], str]) -> int:
+        """Re-seal every stored refresh token with ``reseal(email, sealed)`` inside the
+        caller's transaction on ``conn`` (a row changed meanwhile keeps its newer value).
+        ``reseal`` raising stops it (the caller's transaction then changes nothing). Returns
+        how many were re-sealed."""
+        rows = conn.execute(select(_table.c.email, _table.c.refresh_token)).all()
+        count = 0
+        for email, sealed in rows:
+            fresh = reseal(email, sealed)
+            result = conn.execute(
+                update(_table)
+                .where(_table.c.email == email, _table.c.refresh_token == sealed)
+                .values(refresh_token=fresh)
+            )
+            count += int(result.rowcount)
         return count
 
     def meeting_organizers(self) -> list[str]:
