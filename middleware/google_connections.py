@@ -18,10 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from middleware.errors import Reason
 from middleware.google.oauth import StoredToken
-from middleware.google.oauth_errors import reconnect_error
+from middleware.google.oauth_errors import reconnect_error, waiting_rep
+from middleware.model import FAILED
 from middleware.settings import Settings
-from middleware.store import Store
+from middleware.store import EventFilter, Store
 from middleware.store.connections import BROKEN, CONNECTED, NOT_CONNECTED
 from middleware.token_cipher import SealBroken, TokenCipher
 
@@ -102,9 +104,13 @@ def rep_connections(
     settings: Settings, store: Store, *, also: Iterable[str] = ()
 ) -> list[RepConnection]:
     """Every rep known here: connected ones, the rules' ``[google.rep_auth]``, the organizers
-    of recorded meetings, and ``also`` (e.g. the CRMs' owners), by email."""
+    of recorded meetings, the reps events wait for (``google_oauth_reconnect``), and ``also``
+    (e.g. the CRMs' owners), by email."""
     records = {r.email: r for r in store.google_connections()}
     emails = set(records) | set(settings.rules.google.rep_auth) | set(store.meeting_organizers())
+    waiting = EventFilter(statuses=(FAILED,), reason=Reason.GOOGLE_OAUTH_RECONNECT.value)
+    page, _ = store.list_events(waiting, limit=500)
+    emails |= {rep for rep in (waiting_rep(e.last_error) for e in page) if rep}
     emails |= {e.strip().lower() for e in also if e.strip()}
     cipher = TokenCipher(settings.google_token_keys) if settings.google_token_keys else None
     reps: list[RepConnection] = []

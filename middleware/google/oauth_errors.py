@@ -14,12 +14,20 @@ from __future__ import annotations
 
 from middleware.errors import MiddlewareError, PermanentError, RetryableError, shorten
 
-__all__ = ["oauth_refresh_error", "reconnect_error", "waiting_prefix"]
+__all__ = ["oauth_refresh_error", "reconnect_error", "waiting_prefix", "waiting_rep"]
 
 
 def waiting_prefix(email: str) -> str:
     """How every ``google_oauth_reconnect`` message about ``email`` begins."""
     return f"rep {email} must "
+
+
+def waiting_rep(message: str | None) -> str | None:
+    """The rep a ``google_oauth_reconnect`` message is about (None for another message)."""
+    words = (message or "").split(" ", 3)
+    if len(words) == 4 and words[0] == "rep" and words[2] == "must" and "@" in words[1]:
+        return words[1]
+    return None
 
 
 def reconnect_error(

@@ -134,8 +134,8 @@ def callback() -> ResponseReturnValue:
     )
     log.info("google connect: %s connected; %d waiting events replayed", account.email, replayed)
     waiting = (
-        f" {replayed} demo{'s' if replayed != 1 else ''} that waited for this "
-        f"{'are' if replayed != 1 else 'is'} being booked now."
+        f" {replayed} event{'s' if replayed != 1 else ''} that waited for this connection "
+        f"{'are' if replayed != 1 else 'is'} being processed now."
         if replayed
         else ""
     )
