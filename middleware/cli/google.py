@@ -96,4 +96,5 @@ def google_reseal() -> None:
             ) from None
 
     count = operations.reseal_google_tokens(_store(settings), reseal, actor=_actor())
-    click.echo(f"{count} refresh tokens sealed with the first key of GOOGLE_TOKEN_KEYS")
+    noun = "refresh token" if count == 1 else "refresh tokens"
+    click.echo(f"{count} {noun} sealed with the first key of GOOGLE_TOKEN_KEYS")
