@@ -3,6 +3,8 @@ that failed, re-sealing, and the replay a connect makes: exactly the rep's waiti
 
 from __future__ import annotations
 
+import pytest
+
 from middleware import operations
 from middleware.google.oauth_errors import reconnect_error
 from middleware.model import NewEvent
@@ -77,10 +79,8 @@ def test_reseal_is_all_or_nothing(store: Store) -> None:
             raise ValueError("cannot open")
         return sealed + "!"
 
-    try:
+    with pytest.raises(ValueError):
         operations.reseal_google_tokens(store, refuse_the_second, actor="test")
-    except ValueError:
-        pass
     assert [c.sealed_refresh_token for c in store.google_connections()] == ["one", "two"]
     count = operations.reseal_google_tokens(store, lambda e, s: s.upper(), actor="test")
     assert count == 2
