@@ -18,6 +18,7 @@ from middleware.testing.google import GoogleEmulator
 from tests.builders import ADMIN_TOKEN
 from tests.integration.conftest import FAST_RULES, Stack, service_env
 from tests.integration.crm_drivers import CANCEL, NEW_REP, REP, TRIGGER, CRMDriver
+from tests.integration.crm_drivers.base import replace_once
 from tests.oauth.support import Browser, link_for, oauth_env
 
 pytestmark = pytest.mark.timeout(120)
@@ -143,7 +144,9 @@ def test_mixed_modes_one_rep_by_delegation_another_by_oauth(
     """``GOOGLE_AUTH_MODE=delegation`` with ``[google.rep_auth]`` naming one rep ``oauth``: the
     deal moves from the delegated rep to the OAuth rep, each credential from its own source."""
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    rules = crm.rules(FAST_RULES) + f'\n[google.rep_auth]\n"{NEW_REP}" = "oauth"\n'
+    rules = replace_once(
+        crm.rules(FAST_RULES), "[google.rep_auth]\n", f'[google.rep_auth]\n"{NEW_REP}" = "oauth"\n'
+    )
     env = service_env(make_env, google, crm, tmp_path, rules=rules)
     env.update(oauth_env(google, mode="delegation"))
     life = Stack(load_settings(env), store, google, crm)
