@@ -47,7 +47,18 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         ingest=GroupCommit(store).add_events,
     )
 
-    from middleware.web import admin, dashboard, health, metrics, openapi, request_log, webhooks
+    # admin_google adds its routes to admin.bp
+    from middleware.web import (  # noqa: F401
+        admin,
+        admin_google,
+        connect,
+        dashboard,
+        health,
+        metrics,
+        openapi,
+        request_log,
+        webhooks,
+    )
 
     request_log.init_app(app)  # first: the other hooks may answer early
     app.register_blueprint(health.bp)
@@ -56,6 +67,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
     dashboard.init_app(app)
+    app.register_blueprint(connect.bp)
     _register_error_handlers(app)
 
     @app.before_request

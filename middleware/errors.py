@@ -33,6 +33,8 @@ class Reason(StrEnum):
     GOOGLE_KEY_INVALID = "google_key_invalid"
     GOOGLE_TOKEN_REFUSED = "google_token_refused"
     GOOGLE_TOKEN_UNAVAILABLE = "google_token_unavailable"
+    # Google: a rep's own OAuth connection (not connected, revoked, expired)
+    GOOGLE_OAUTH_RECONNECT = "google_oauth_reconnect"
     # Google: Calendar
     GOOGLE_CONFERENCE_TYPE_INVALID = "google_conference_type_invalid"
     GOOGLE_ATTENDEES_FORBIDDEN = "google_attendees_forbidden"

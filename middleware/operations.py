@@ -1,4 +1,5 @@
-"""What operators change: replay one event, replay what a filter matches, prune old events.
+"""What operators change: replay one event, replay what a filter matches, prune old events,
+and a rep's Google connection (which replays the events that waited for it).
 
 The admin API, the CLI (and the dashboard to come) are thin mappers over these functions. Each
 change writes its audit row in the same transaction as the change itself, so the audit log never
@@ -9,6 +10,7 @@ person can act on; the web layer maps them to HTTP statuses (404, 409).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +18,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from middleware.errors import Reason
+from middleware.google.oauth_errors import waiting_prefix
 from middleware.model import FAILED, PENDING, PROCESSING, SKIPPED, SUCCEEDED
 from middleware.schema import attempts, audit_log, events
 from middleware.store import EventDetail, EventFilter, EventRecord, Store
@@ -131,6 +135,41 @@ def replay_matching(
         if count:
             notify_new_events(conn)
     return BulkReplayResult(count)
+
+
+def replay_after_connect(
+    store: Store,
+    *,
+    email: str,
+    sealed_refresh_token: str,
+    scopes: list[str],
+    actor: str,
+) -> int:
+    """Store ``email``'s new Google connection and replay every event of theirs that failed
+    ``google_oauth_reconnect`` (their messages begin ``rep EMAIL must``), in one transaction
+    with its audit row. Returns how many were replayed."""
+    now = store.clock()
+    with store.engine.begin() as conn:
+        generation = store.save_google_connection(conn, email, sealed_refresh_token, scopes)
+        waiting = [
+            events.c.status == FAILED,
+            events.c.last_error_reason == Reason.GOOGLE_OAUTH_RECONNECT.value,
+            events.c.last_error.startswith(waiting_prefix(email), autoescape=True),
+        ]
+        count = int(conn.execute(_replay_update(now, False).where(*waiting)).rowcount)
+        target = {"rep": email, "generation": generation, "reason": "google_oauth_reconnect"}
+        _audit(conn, store, actor, "google_connect", target, count)
+    return count
+
+
+def reseal_google_tokens(store: Store, reseal: Callable[[str, str], str], *, actor: str) -> int:
+    """Re-seal every rep's stored refresh token with ``reseal(email, sealed)`` (the first key
+    of ``GOOGLE_TOKEN_KEYS``, after a rotation), all or nothing, with its audit row. Returns
+    how many were re-sealed; ``reseal`` raising changes nothing."""
+    with store.engine.begin() as conn:
+        count = store.reseal_google_connections(conn, reseal)
+        _audit(conn, store, actor, "google_reseal", {}, count)
+    return count
 
 
 def prune(

@@ -8,6 +8,7 @@ how patiently faults are retried. Validated once, at start-up.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,20 @@ class RetentionRules:
     keep_days: int = 30
 
 
+DELEGATION = "delegation"
+OAUTH = "oauth"
+#: Where a rep's Google credentials come from (``GOOGLE_AUTH_MODE``, ``[google.rep_auth]``).
+AUTH_MODES = (DELEGATION, OAUTH)
+
+
+@dataclass(frozen=True)
+class GoogleRules:
+    """The rules file's ``[google]`` table."""
+
+    #: rep email (lower case) → ``delegation`` or ``oauth``, overriding ``GOOGLE_AUTH_MODE``
+    rep_auth: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Rules:
     meeting: MeetingRules = field(default_factory=MeetingRules)
@@ -65,6 +80,7 @@ class Rules:
     pipedrive: PipedriveRules = field(default_factory=PipedriveRules)
     retry: RetryRules = field(default_factory=RetryRules)
     retention: RetentionRules = field(default_factory=RetentionRules)
+    google: GoogleRules = field(default_factory=GoogleRules)
 
 
 def _template(value: str) -> None:
@@ -201,6 +217,21 @@ class _RetentionSchema(Schema):
         return RetentionRules(**data)
 
 
+class _GoogleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    rep_auth = fields.Dict(
+        keys=fields.Email(),
+        values=fields.String(validate=validate.OneOf(AUTH_MODES)),
+        load_default=dict,
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> GoogleRules:
+        return GoogleRules({k.strip().lower(): v for k, v in data["rep_auth"].items()})
+
+
 class _RulesSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -210,6 +241,7 @@ class _RulesSchema(Schema):
     pipedrive = fields.Nested(_PipedriveSchema, load_default=PipedriveRules)
     retry = fields.Nested(_RetrySchema, load_default=RetryRules)
     retention = fields.Nested(_RetentionSchema, load_default=RetentionRules)
+    google = fields.Nested(_GoogleSchema, load_default=GoogleRules)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Rules:

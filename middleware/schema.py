@@ -160,3 +160,21 @@ workers = Table(
     Column("name", String(128), primary_key=True),
     Column("last_seen", UTCDateTime(), nullable=False),
 )
+
+#: Each rep's own Google OAuth connection (``GOOGLE_AUTH_MODE=oauth``, ``store/connections.py``):
+#: the refresh token sealed with ``GOOGLE_TOKEN_KEYS`` (never in clear), ``connected`` or
+#: ``broken`` (Google said ``invalid_grant``: the rep must connect again). ``generation`` grows
+#: by one at each connect, so a worker still holding an older token never breaks a newer one.
+google_connections = Table(
+    "google_connections",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("connected_at", UTCDateTime(), nullable=False),
+    Column("broken_at", UTCDateTime(), nullable=True),
+    Column("broken_reason", Text, nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -21,12 +21,19 @@ from sqlalchemy.exc import ArgumentError
 
 from middleware.deadlines import LONGEST_CALL_SECONDS
 from middleware.errors import ConfigError
-from middleware.rules import Rules, first_error, load_rules
+from middleware.rules import AUTH_MODES, DELEGATION, OAUTH, Rules, first_error, load_rules
+from middleware.token_cipher import fernet_key_problem, split_keys
 
 DEFAULT_CONFIG_PATH = "config/middleware.toml"
 DEFAULT_DATABASE_URL = "sqlite:///instance/middleware.db"
 DEFAULT_GOOGLE_API_BASE_URL = "https://www.googleapis.com/"
 DEFAULT_HUBSPOT_API_BASE_URL = "https://api.hubapi.com"
+# Google's OAuth 2.0 endpoints for web server apps (the "auth_uri" and "token_uri" of a
+# client_secret.json; https://developers.google.com/identity/protocols/oauth2/web-server).
+DEFAULT_GOOGLE_OAUTH_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
+DEFAULT_GOOGLE_OAUTH_TOKEN_URI = "https://oauth2.googleapis.com/token"
+#: The path the connect flow's callback is served at (``web/connect.py``).
+CONNECT_CALLBACK_PATH = "/connect/google/callback"
 
 
 def _redact_url(url: str) -> str:
@@ -68,6 +75,22 @@ def _key_file(value: str) -> None:
     if info.get("type", "service_account") != "service_account" or missing:
         detail = f"missing {', '.join(missing)}" if missing else "type is not service_account"
         raise ValidationError(f"{value}: not a service account key ({detail})")
+
+
+def _redirect_uri(value: str) -> None:
+    _http_url(value)
+    if not value.rstrip("/").endswith(CONNECT_CALLBACK_PATH):
+        raise ValidationError(
+            f"must be this service's {CONNECT_CALLBACK_PATH} URL, e.g. "
+            f"https://hooks.example.com{CONNECT_CALLBACK_PATH} (and registered as an authorized "
+            "redirect URI of the OAuth client)"
+        )
+
+
+def _token_keys(value: str) -> None:
+    problem = fernet_key_problem(split_keys(value))
+    if problem:
+        raise ValidationError(problem)
 
 
 def _log_level(value: str) -> None:
@@ -159,6 +182,29 @@ class Settings:
         validate=_http_url,
         normalize=_with_slash,
     )
+    #: where reps' Google credentials come from: the service account (domain-wide delegation)
+    #: or each rep's own OAuth refresh token; ``[google.rep_auth]`` overrides it per rep
+    google_auth_mode: str = env(
+        "GOOGLE_AUTH_MODE",
+        fields.String,
+        DELEGATION,
+        validate=validate.OneOf(AUTH_MODES),
+    )
+    google_oauth_client_id: str | None = env("GOOGLE_OAUTH_CLIENT_ID", fields.String)
+    google_oauth_client_secret: str | None = env("GOOGLE_OAUTH_CLIENT_SECRET", fields.String)
+    google_oauth_redirect_uri: str | None = env(
+        "GOOGLE_OAUTH_REDIRECT_URI", fields.String, validate=_redirect_uri, normalize=_no_slash
+    )
+    google_oauth_auth_uri: str = env(
+        "GOOGLE_OAUTH_AUTH_URI", fields.String, DEFAULT_GOOGLE_OAUTH_AUTH_URI, validate=_http_url
+    )
+    google_oauth_token_uri: str = env(
+        "GOOGLE_OAUTH_TOKEN_URI", fields.String, DEFAULT_GOOGLE_OAUTH_TOKEN_URI, validate=_http_url
+    )
+    #: Fernet keys sealing the reps' refresh tokens: the first seals, every one opens
+    google_token_keys: tuple[str, ...] = env(
+        "GOOGLE_TOKEN_KEYS", fields.String, (), validate=_token_keys, normalize=split_keys
+    )
     hubspot_client_secret: str | None = env("HUBSPOT_CLIENT_SECRET", fields.String)
     hubspot_client_secret_previous: str | None = env(
         "HUBSPOT_CLIENT_SECRET_PREVIOUS", fields.String
@@ -230,6 +276,28 @@ class Settings:
     def __repr__(self) -> str:  # never print secrets
         return f"Settings(database_url={_redact_url(self.database_url)!r}, config_path={self.config_path!r})"
 
+    def google_auth_mode_for(self, rep: str) -> str:
+        """``delegation`` or ``oauth`` for ``rep``: ``[google.rep_auth]``, else ``GOOGLE_AUTH_MODE``."""
+        return self.rules.google.rep_auth.get(rep.strip().lower(), self.google_auth_mode)
+
+    @property
+    def google_oauth_in_use(self) -> bool:
+        """Whether any rep gets their credentials through OAuth."""
+        return self.google_auth_mode == OAUTH or OAUTH in self.rules.google.rep_auth.values()
+
+    @property
+    def google_delegation_in_use(self) -> bool:
+        """Whether any rep (every rep not named otherwise, by default) uses the service account."""
+        return (
+            self.google_auth_mode == DELEGATION or DELEGATION in self.rules.google.rep_auth.values()
+        )
+
+    @property
+    def google_connect_url(self) -> str | None:
+        """The connect page (``/connect/google``) the redirect URI's origin serves, or None."""
+        uri = self.google_oauth_redirect_uri
+        return uri.removesuffix("/callback") if uri else None
+
     @property
     def hubspot_secrets(self) -> tuple[str, ...]:
         """Client secrets a HubSpot signature may be made with (current first, for rotation)."""
@@ -266,4 +334,27 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigError(
             "PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD must be set together"
         )
-    return Settings(**values, rules=load_rules(values["config_path"]))
+    settings = Settings(**values, rules=load_rules(values["config_path"]))
+    _check_oauth(settings)
+    return settings
+
+
+def _check_oauth(settings: Settings) -> None:
+    """OAuth in use (``GOOGLE_AUTH_MODE=oauth`` or a rep named ``oauth`` in the rules) needs
+    the client, its redirect URI and the keys that seal the tokens. Raises ``ConfigError``."""
+    if not settings.google_oauth_in_use:
+        return
+    needed = {
+        "GOOGLE_OAUTH_CLIENT_ID": settings.google_oauth_client_id,
+        "GOOGLE_OAUTH_CLIENT_SECRET": settings.google_oauth_client_secret,
+        "GOOGLE_OAUTH_REDIRECT_URI": settings.google_oauth_redirect_uri,
+        "GOOGLE_TOKEN_KEYS": settings.google_token_keys,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        why = (
+            "GOOGLE_AUTH_MODE=oauth"
+            if settings.google_auth_mode == OAUTH
+            else f"rules file {settings.config_path}: google.rep_auth names oauth reps, which"
+        )
+        raise ConfigError(f"{why} needs {', '.join(missing)} (see README, Connecting reps)")

@@ -26,6 +26,7 @@ FIXES: Mapping[Reason, str] = {
     Reason.GOOGLE_BAD_REQUEST: "as the message says",
     Reason.GOOGLE_RATE_LIMITED: "nothing; if it ends `failed` (budget spent), replay later",
     Reason.GOOGLE_QUOTA_EXCEEDED: 'nothing: they are booked when the park ends; if it keeps coming back, have the rep send fewer external invitations (Admin help "Avoid Calendar use limits"), or for `dailyLimitExceeded` raise the Calendar API quota in the Google Cloud console',
+    Reason.GOOGLE_OAUTH_RECONNECT: "send the rep the URL in the message (also `middleware google link EMAIL`); once they connect, every event of theirs that failed this way is replayed at once (audited), nothing else to do",
     Reason.GOOGLE_BAD_RESPONSE: "nothing if it passes; if it keeps coming, check the network path to Google and `GOOGLE_API_BASE_URL`, then replay",
     Reason.STORE_BUSY: "nothing if it passes (the CRM retries; `Retry-After: 5`); if it lasts, find the writer holding the lock",
     Reason.STORE_FULL: "free disk space; the CRM's retries are then stored",

@@ -18,6 +18,7 @@ from middleware.errors import PermanentError
 from middleware.settings import Settings
 
 if TYPE_CHECKING:
+    from middleware.google.oauth import OAuthClient
     from middleware.meetings import MeetingSpec
     from middleware.pipeline import Pipeline
     from middleware.store import Store
@@ -62,12 +63,61 @@ class NotConfiguredCalendar:
         raise self._refuse()
 
 
-def google_calendar(settings: Settings, **overrides: Any) -> Any:
-    """The Calendar adapter for the service account key, or :class:`NotConfiguredCalendar`.
+def oauth_client(settings: Settings) -> OAuthClient | None:
+    """The OAuth client reps connect through, or None while it is not all set."""
+    from middleware.google.oauth import OAuthClient
+
+    if not (
+        settings.google_oauth_client_id
+        and settings.google_oauth_client_secret
+        and settings.google_oauth_redirect_uri
+        and settings.google_token_keys
+    ):
+        return None
+    return OAuthClient(
+        client_id=settings.google_oauth_client_id,
+        client_secret=settings.google_oauth_client_secret,
+        token_uri=settings.google_oauth_token_uri,
+        auth_uri=settings.google_oauth_auth_uri,
+        redirect_uri=settings.google_oauth_redirect_uri,
+    )
+
+
+def _credentials(settings: Settings, store: Store | None) -> dict[str, Any]:
+    """The credential sources of the Google adapters: the service account key (if set), the
+    reps' OAuth tokens over ``store`` (if OAuth is in use), and who uses which."""
+    from middleware.google.credentials import read_key_file
+
+    options: dict[str, Any] = {
+        "service_account_info": (
+            read_key_file(settings.google_service_account_file)
+            if settings.google_service_account_file
+            else None
+        ),
+        "auth_mode_for": settings.google_auth_mode_for,
+    }
+    client = oauth_client(settings) if settings.google_oauth_in_use else None
+    if client is not None:
+        from middleware.database import make_engine
+        from middleware.google.oauth import OAuthSetup
+        from middleware.google_connections import ConnectionVault
+        from middleware.store import Store
+        from middleware.token_cipher import TokenCipher
+
+        if store is None:  # `middleware check`: a store of its own
+            store = Store(make_engine(settings.database_url, pool_size=2))
+        vault = ConnectionVault(store, TokenCipher(settings.google_token_keys), settings)
+        options["oauth"] = OAuthSetup(client, vault)
+    return options
+
+
+def google_calendar(settings: Settings, store: Store | None = None, **overrides: Any) -> Any:
+    """The Calendar adapter, or :class:`NotConfiguredCalendar` when no rep has a credential
+    source (no service account key, no OAuth). ``store`` keeps the reps' OAuth tokens.
 
     Raises :class:`~middleware.errors.ConfigError` when the key file cannot be loaded.
     """
-    if not settings.google_service_account_file:
+    if not settings.google_service_account_file and not settings.google_oauth_in_use:
         return NotConfiguredCalendar()
     from middleware.google import GoogleCalendar
 
@@ -76,19 +126,20 @@ def google_calendar(settings: Settings, **overrides: Any) -> Any:
         "timeout": GOOGLE_TIMEOUTS,
         "quota_park_seconds": settings.rules.retry.quota_park_minutes * 60.0,
         "link_in_description": settings.rules.meeting.link_in_description,
+        **_credentials(settings, store),
         **overrides,
     }
-    return GoogleCalendar.from_key_file(settings.google_service_account_file, **options)
+    return GoogleCalendar(**options)
 
 
-def google_preflight(settings: Settings) -> Any:
+def google_preflight(settings: Settings, store: Store | None = None) -> Any:
     """What ``middleware check`` asks of Google. Raises ``ConfigError`` for a bad key file."""
     from middleware.google.preflight import GooglePreflight
 
-    return GooglePreflight.from_key_file(
-        settings.google_service_account_file or "",
+    return GooglePreflight(
         api_base_url=settings.google_api_base_url,
         timeout=GOOGLE_TIMEOUTS,
+        **_credentials(settings, store),
     )
 
 
@@ -111,7 +162,7 @@ def pipeline(
         store=store,
         rules=settings.rules,
         crms=crm_clients(settings, crm_timeout),
-        calendar=google_calendar(settings, timeout=google_timeout),
+        calendar=google_calendar(settings, store, timeout=google_timeout),
     )
 
 

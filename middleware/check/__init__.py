@@ -3,8 +3,9 @@
 Each check is one :class:`CheckResult` line: what was checked and, when it fails, what to fix.
 The checks run against the real configuration: the rules file and the database
 (``service.py``); each CRM in use (``hubspot.py``, ``pipedrive.py``: webhook credentials and
-URL, token, fields, stages, owners); Google (the key, and a token, the calendar and Meet for
-each rep: ``--rep``, else every owner of every CRM in use).
+URL, token, fields, stages, owners); Google (the key when a rep uses delegation, the OAuth
+client when a rep uses OAuth, and a token, the calendar and Meet for each rep: ``--rep``, else
+every owner of every CRM in use).
 
 A CRM is *in use* once any of its settings is set (HubSpot: ``HUBSPOT_ACCESS_TOKEN`` or
 ``HUBSPOT_CLIENT_SECRET``; Pipedrive: any ``PIPEDRIVE_*``); only CRMs in use are checked, so a

@@ -44,6 +44,7 @@ from middleware.google.events import (
     next_request_id,
     reconcile,
 )
+from middleware.google.oauth import OAuthSetup
 from middleware.google.zones import CalendarZones
 from middleware.meetings import MeetingSpec
 
@@ -63,7 +64,7 @@ class GoogleCalendar:
 
     def __init__(
         self,
-        service_account_info: dict,
+        service_account_info: dict | None,
         *,
         api_base_url: str = "https://www.googleapis.com/",
         timeout: Timeouts = GOOGLE_TIMEOUTS,
@@ -71,6 +72,8 @@ class GoogleCalendar:
         sleep: Callable[[float], None] = time.sleep,
         quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
         link_in_description: bool = False,
+        oauth: OAuthSetup | None = None,
+        auth_mode_for: Callable[[str], str] | None = None,
     ) -> None:
         """Load the key. No network.
 
@@ -80,6 +83,10 @@ class GoogleCalendar:
         ``quota_park_seconds``: the shortest park after a ``quotaExceeded`` or
         ``dailyLimitExceeded`` 403 (longer when Google's ``Retry-After`` says so).
 
+        ``service_account_info`` None: no service account; ``oauth``: reps' own refresh
+        tokens; ``auth_mode_for(rep)``: which of the two a rep uses (see
+        :class:`~middleware.google.sources.RepCredentials`).
+
         Raises :class:`ConfigError` (one line, never the key) when the key info cannot be
         loaded into ``service_account.Credentials``.
         """
@@ -88,10 +95,13 @@ class GoogleCalendar:
             api_base_url=api_base_url,
             timeout=timeout,
             quota_park_seconds=quota_park_seconds,
+            oauth=oauth,
+            auth_mode_for=auth_mode_for,
         )
-        self.client_email: str = self._client.delegation.client_email
+        delegation = self._client.delegation
+        self.client_email: str | None = delegation.client_email if delegation else None
         #: The number the Admin console's domain-wide delegation page asks for.
-        self.client_id: str = self._client.delegation.client_id
+        self.client_id: str | None = delegation.client_id if delegation else None
         self._conference_poll = tuple(conference_poll)
         self._sleep = sleep
         self._zones = CalendarZones(self._client)

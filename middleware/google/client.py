@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.client
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import google_auth_httplib2
@@ -30,8 +30,9 @@ from middleware.google.errors import (
     error_status,
     from_http_error,
     not_json_error,
-    refresh_error,
 )
+from middleware.google.oauth import OAuthCredentials, OAuthSetup
+from middleware.google.sources import RepCredentials
 from middleware.google.transport import DeadlineHttp, NotJsonAnswer
 from middleware.metrics import google_call
 from middleware.retry import parse_retry_after
@@ -40,31 +41,46 @@ __all__ = ["Client"]
 
 
 class Client:
-    """The service account's way into Calendar v3 at ``api_base_url``. Thread-safe.
+    """The way into Calendar v3 at ``api_base_url`` as each rep. Thread-safe.
 
-    Credentials are shared per rep (:class:`Delegation`) but every call gets its own
+    Credentials are shared per rep (:class:`RepCredentials`: the service account's delegation
+    or the rep's own OAuth token) but every call gets its own
     ``httplib2.Http`` (a :class:`~middleware.google.transport.DeadlineHttp`), which is not
     thread-safe (ref §4.4, gotcha 8).
     """
 
     def __init__(
         self,
-        service_account_info: Mapping[str, Any],
+        service_account_info: Mapping[str, Any] | None,
         *,
         api_base_url: str,
         timeout: Timeouts,
         quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
+        oauth: OAuthSetup | None = None,
+        auth_mode_for: Callable[[str], str] | None = None,
     ) -> None:
-        """Load the key. No network. Raises :class:`~middleware.errors.ConfigError`.
+        """Load the key (None: no service account). No network. Raises
+        :class:`~middleware.errors.ConfigError`.
 
         ``timeout``: the socket timeout (``read``) and total deadline of every request.
         ``quota_park_seconds``: the shortest park after a ``quotaExceeded`` or
         ``dailyLimitExceeded`` 403 (longer when Google's ``Retry-After`` says so).
+        ``oauth``: reps' own refresh tokens; ``auth_mode_for(rep)``: ``delegation`` or
+        ``oauth`` (:class:`~middleware.google.sources.RepCredentials`).
         """
         self.timeout = timeout
         self.quota_park_seconds = quota_park_seconds
-        self.delegation = Delegation(
-            service_account_info, timeout=timeout, translate=self.translate
+        self.delegation = (
+            Delegation(service_account_info, timeout=timeout, translate=self.translate)
+            if service_account_info is not None
+            else None
+        )
+        self.credentials = RepCredentials(
+            delegation=self.delegation,
+            oauth=OAuthCredentials(oauth, timeout=timeout, translate=self.translate)
+            if oauth is not None
+            else None,
+            mode_for=auth_mode_for,
         )
         # api_endpoint replaces rootUrl + servicePath, so it must include calendar/v3 (ref §4.2).
         self._endpoint = api_base_url.rstrip("/") + "/calendar/v3/"
@@ -76,11 +92,13 @@ class Client:
 
         Mints the rep's token first if needed (raises what :meth:`translate` maps it to).
         """
-        return self._api(self.delegation.for_rep(organizer, call))
+        return self._api(self.credentials.for_rep(organizer, call))
 
-    def scoped_service(self, organizer: str, scopes: list[str]) -> Any:
-        """The Calendar API acting as ``organizer`` with other ``scopes``; not cached."""
-        return self._api(self.delegation.scoped(organizer, scopes))
+    def scoped_service(self, organizer: str, scopes: list[str]) -> Any | None:
+        """The Calendar API acting as ``organizer`` with other ``scopes``; not cached. None for
+        a rep connected with OAuth (their grant has ``calendar.events`` only)."""
+        credentials = self.credentials.scoped(organizer, scopes)
+        return None if credentials is None else self._api(credentials)
 
     @google_call
     def execute(
@@ -106,12 +124,7 @@ class Client:
     def translate(self, exc: BaseException, call: Call, op: str) -> MiddlewareError | None:
         """The project error for a library exception; None for one we do not know."""
         if isinstance(exc, RefreshError):
-            return refresh_error(
-                exc,
-                organizer=call.organizer,
-                client_email=self.delegation.client_email,
-                client_id=self.delegation.client_id,
-            )
+            return self.credentials.token_error(exc, call)
         if isinstance(exc, HttpError):
             return self._http_error(exc, call, op)
         garbage = _found(exc, NotJsonAnswer)

@@ -10,7 +10,7 @@ only :data:`~middleware.google.scopes.SCOPE`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from middleware.deadlines import GOOGLE_TIMEOUTS, Timeouts
@@ -18,6 +18,7 @@ from middleware.errors import MiddlewareError
 from middleware.google.client import Client
 from middleware.google.credentials import Call, read_key_file
 from middleware.google.events import MEET, conference_status, create_request
+from middleware.google.oauth import OAuthSetup
 from middleware.google.scopes import CHECK_SCOPE
 
 __all__ = ["GooglePreflight", "conference_problems"]
@@ -28,16 +29,27 @@ class GooglePreflight:
 
     def __init__(
         self,
-        service_account_info: Mapping[str, Any],
+        service_account_info: Mapping[str, Any] | None,
         *,
         api_base_url: str = "https://www.googleapis.com/",
         timeout: Timeouts = GOOGLE_TIMEOUTS,
+        oauth: OAuthSetup | None = None,
+        auth_mode_for: Callable[[str], str] | None = None,
     ) -> None:
-        """Load the key. No network. Raises :class:`~middleware.errors.ConfigError`."""
-        self._client = Client(service_account_info, api_base_url=api_base_url, timeout=timeout)
-        self.client_email: str = self._client.delegation.client_email
+        """Load the key (None: no service account; ``oauth``: reps' own tokens, see
+        :class:`~middleware.google.client.Client`). No network. Raises
+        :class:`~middleware.errors.ConfigError`."""
+        self._client = Client(
+            service_account_info,
+            api_base_url=api_base_url,
+            timeout=timeout,
+            oauth=oauth,
+            auth_mode_for=auth_mode_for,
+        )
+        delegation = self._client.delegation
+        self.client_email: str | None = delegation.client_email if delegation else None
         #: The number the Admin console's domain-wide delegation page asks for.
-        self.client_id: str = self._client.delegation.client_id
+        self.client_id: str | None = delegation.client_id if delegation else None
 
     @classmethod
     def from_key_file(cls, path: str, **kwargs: Any) -> GooglePreflight:
@@ -48,14 +60,15 @@ class GooglePreflight:
         """Problems that would stop events for ``organizer``; an empty list means none found.
 
         1. Mint a token as ``organizer`` with :data:`SCOPE` (domain-wide delegation, key,
-           user) and list one event of ``calendar_id`` (the calendar exists and is writable
+           user; or the rep's own refresh token in OAuth mode) and list one event of ``calendar_id`` (the calendar exists and is writable
            with that scope).
         2. Read the calendar resource with :data:`CHECK_SCOPE` and check that
            ``conferenceProperties.allowedConferenceSolutionTypes`` contains ``hangoutsMeet``
            (ref §3.4). ``calendars.get`` does not accept :data:`SCOPE`; when the delegation
            grant has only :data:`SCOPE`, a probe event instead: a private event with no
            attendees on 2000-01-01, created with a Meet ``createRequest`` and
-           ``sendUpdates=none``, then deleted (nobody is notified).
+           ``sendUpdates=none``, then deleted (nobody is notified). An OAuth rep's grant has
+           only :data:`SCOPE` too: the probe.
 
         Each problem is one line naming the fix. Expected failures are returned, never raised.
         """
@@ -68,6 +81,8 @@ class GooglePreflight:
             return [err.message]
         try:
             api = client.scoped_service(organizer, [CHECK_SCOPE])
+            if api is None:  # an OAuth rep: their grant has SCOPE only, so the probe
+                return self._probe_meet(organizer, calendar_id)
             calendar = client.execute(
                 api.calendars().get(calendarId=calendar_id), call, "calendars.get"
             )

@@ -3,7 +3,8 @@
 One :class:`Store` per process, shared by its threads; every method is one short transaction.
 Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
 each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning
-``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``faults.py`` (which database
+``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``connections.py`` (reps' sealed
+Google OAuth refresh tokens), ``faults.py`` (which database
 errors mean "cannot take a write now"). Times come from the database's clock (``base.py``).
 Reads run on ``reader`` (never waiting for a writer), webhook writes on ``intake`` (giving up
 early), everything else on ``engine``. What operators
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from middleware.store.activity import Activity, ActivityQueries, HourActivity
 from middleware.store.base import utcnow
+from middleware.store.connections import ConnectionQueries, ConnectionRecord
 from middleware.store.gauges import GaugeQueries, StoreGauges
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
@@ -41,6 +43,7 @@ __all__ = [
     "AttemptRecord",
     "AuditRecord",
     "Claim",
+    "ConnectionRecord",
     "DealMeeting",
     "DealRecord",
     "DealTrail",
@@ -57,8 +60,14 @@ __all__ = [
 
 
 class Store(
-    EventQueue, ParkQueries, OperatorQueries, StoreReadiness, ActivityQueries, GaugeQueries
+    EventQueue,
+    ParkQueries,
+    OperatorQueries,
+    StoreReadiness,
+    ActivityQueries,
+    GaugeQueries,
+    ConnectionQueries,
 ):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
-    readiness, the dashboard's hourly activity (``activity.py``) and the gauges ``/metrics``
-    reads."""
+    readiness, the dashboard's hourly activity (``activity.py``), the gauges ``/metrics``
+    reads, and reps' Google OAuth connections (``connections.py``)."""

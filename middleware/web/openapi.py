@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from middleware import filters, json_shapes
+from middleware.web import admin_google
 
 bp = Blueprint("openapi", __name__)
 
@@ -46,6 +47,7 @@ _SCHEMAS = (
     json_shapes.StatsSchema,
     json_shapes.DealTrailSchema,
     json_shapes.ProblemSchema,
+    admin_google.RepConnectionPageSchema,
 )
 
 

@@ -28,11 +28,13 @@ from tests.builders import SHIPPED_RULES, notification, shown_page
 from tests.integration.crm_drivers import (
     CRMS,
     DRIVERS,
+    NEW_REP,
     REP,
     CRMDriver,
     HubSpotDriver,
     Webhook,
 )
+from tests.oauth.support import Browser, link_for, oauth_env
 
 # Fast backoff so retry scenarios finish in seconds.
 FAST_RULES = SHIPPED_RULES.replace("base_seconds = 2.0", "base_seconds = 0.05").replace(
@@ -189,16 +191,42 @@ def stack(
 
 
 @pytest.fixture
+def auth_mode(request: pytest.FixtureRequest) -> str:
+    """Where reps' Google credentials come from in ``crm_stack``: ``delegation`` unless a test
+    asks for both (:data:`AUTH_MODES`)."""
+    return str(getattr(request, "param", "delegation"))
+
+
+#: Run a scenario in both auth modes: the service account (delegation), and each rep's own
+#: OAuth connection made through the real connect flow (no service account at all).
+AUTH_MODES = pytest.mark.parametrize("auth_mode", ["delegation", "oauth"], indirect=True)
+
+
+@pytest.fixture
 def crm_stack(
     make_env: Callable[..., dict[str, str]],
     google: GoogleEmulator,
     crm: CRMDriver,
     tmp_path: Path,
     store: Store,
-) -> Stack:
-    """The service on each CRM's emulator in turn; its rules have a cancel stage."""
+    auth_mode: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Stack]:
+    """The service on each CRM's emulator in turn; its rules have a cancel stage. In
+    ``oauth`` mode both reps connect their calendars first, and no service account exists."""
     env = service_env(make_env, google, crm, tmp_path, rules=crm.rules(FAST_RULES))
-    return Stack(load_settings(env), store, google, crm)
+    if auth_mode == "oauth":
+        monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator is plain http
+        del env["GOOGLE_SERVICE_ACCOUNT_FILE"]
+        env.update(oauth_env(google))
+    stack = Stack(load_settings(env), store, google, crm)
+    if auth_mode == "oauth":
+        for rep in (REP, NEW_REP):
+            assert Browser(stack.client).connect(link_for(stack.settings, rep)).status_code == 200
+    yield stack
+    if auth_mode == "oauth":  # every token came from a rep's refresh token, none from a key
+        grants = {t["grant_type"] for t in google.token_requests}
+        assert grants <= {"authorization_code", "refresh_token"}, grants
 
 
-__all__ = ["REP", "Stack", "notification"]
+__all__ = ["AUTH_MODES", "REP", "Stack", "notification"]

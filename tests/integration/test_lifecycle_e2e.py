@@ -2,7 +2,9 @@
 (``crm_stack``: HubSpot and Pipedrive) on SQLite and PostgreSQL: the web app stores the CRM's
 authentic webhooks, the worker runs the real CRM and Google adapters against the emulators.
 Assertions are on what Google and the CRM hold. Each scenario is written once against the CRM
-drivers (``crm_drivers``); what only one CRM has is a separately named test at the end."""
+drivers (``crm_drivers``); what only one CRM has is a separately named test at the end. The
+core scenarios (booking, cancel and restore, a new owner) also run in OAuth mode
+(``@AUTH_MODES``): each rep's own refresh token instead of the service account."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import pytest
 from middleware.settings import load_settings
 from middleware.testing.google import GoogleEmulator
 from middleware.testing.hubspot import HubSpotEmulator
-from tests.integration.conftest import FAST_RULES, Stack, emulator_env
+from tests.integration.conftest import AUTH_MODES, FAST_RULES, Stack, emulator_env
 from tests.integration.crm_drivers import CANCEL, NEW_REP, OTHER, REP, TRIGGER
 
 pytestmark = pytest.mark.timeout(120)
@@ -30,6 +32,7 @@ def booked(life: Stack, deal: int) -> dict:
     return event
 
 
+@AUTH_MODES
 def test_stage_before_time_waits_then_the_time_books_it(crm_stack: Stack) -> None:
     life, crm = crm_stack, crm_stack.crm
     crm.add_deal(701, start=None)
@@ -62,6 +65,7 @@ def test_two_quick_reschedules_last_wins_same_event_same_link(crm_stack: Stack) 
     assert [a for _, _, a in life.actions()][1:] in (["moved", "unchanged"], ["moved", "moved"])
 
 
+@AUTH_MODES
 def test_cancel_then_reenter_restores_the_same_event(crm_stack: Stack) -> None:
     life, crm = crm_stack, crm_stack.crm
     first = booked(life, 703)
@@ -98,6 +102,7 @@ def test_reenter_when_google_will_not_restore_makes_the_next_id(crm_stack: Stack
     assert life.actions()[-1] == ("start", "succeeded", "recreated")
 
 
+@AUTH_MODES
 def test_owner_change_moves_the_meeting_to_the_new_owner(crm_stack: Stack) -> None:
     life, crm = crm_stack, crm_stack.crm
     old = booked(life, 705)

@@ -6,6 +6,10 @@ google-api-python-client code over real sockets, without network access:
 * ``POST /token`` implements the service-account JWT-bearer grant
   (https://developers.google.com/identity/protocols/oauth2/service-account) including
   domain-wide delegation (``sub`` claim) and Google's error strings.
+* ``GET /o/oauth2/auth``, ``POST /token`` with the ``authorization_code`` (PKCE) and
+  ``refresh_token`` grants, and ``POST /revoke`` implement OAuth for web server apps
+  (https://developers.google.com/identity/protocols/oauth2/web-server): a rep connecting
+  their own calendar, the refresh token, its revocation (``user_oauth``).
 * ``/calendar/v3/calendars/{calendarId}/events[/{eventId}]`` implements events.insert / get /
   patch / update / delete / list with Google's documented semantics: client-supplied base32hex
   ids, 409 ``duplicate`` even after delete, 410 ``deleted`` on re-delete, cancelled events
@@ -26,11 +30,12 @@ Usage::
 
 Test hooks: ``inject_fault`` / ``inject_delay`` / ``hold`` (see ``Hold``), ``refuse_subject``,
 ``conference_pending_reads`` / ``conference_fail``, ``usage_limited`` (per-user quotaExceeded),
-``revoke_tokens`` and the request logs
-``requests`` / ``token_requests``.
+``revoke_tokens``, the consent screen's ``signed_in`` / ``consent_denied`` /
+``consent_unticked``, ``revoke_grants`` and the request logs ``requests`` / ``token_requests`` /
+``consent_requests``.
 
 Modules: ``emulator`` (the class, lifecycle, state inspection), ``server`` (HTTP plumbing),
-``tokens`` (the token endpoint), ``calendar_api`` (routing, auth, events.get/delete),
+``tokens`` (the token endpoint), ``user_oauth`` (consent, user grants, revocation), ``calendar_api`` (routing, auth, events.get/delete),
 ``events`` (insert/patch/update), ``events_list``, ``calendars`` (calendars.get),
 ``conferences`` (Meet), ``injection`` + ``hold`` (faults, delays, holds), ``state``,
 ``responses``, ``scopes``, ``times``, ``keys``.

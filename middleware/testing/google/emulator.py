@@ -100,6 +100,19 @@ class GoogleEmulator(CalendarApi, TokenEndpoint):
         Path(path).write_text(json.dumps(self.service_account_info(), indent=2))
         return str(path)
 
+    def oauth_client_config(self, redirect_uri: str) -> dict[str, Any]:
+        """The client as a Google ``client_secret.json`` ("web"), ``redirect_uri`` registered."""
+        self.oauth_redirect_uris.add(redirect_uri)
+        return {
+            "web": {
+                "client_id": self.oauth_client_id,
+                "client_secret": self.oauth_client_secret,
+                "auth_uri": self.base_url + "o/oauth2/auth",
+                "token_uri": self.token_uri,
+                "redirect_uris": [redirect_uri],
+            }
+        }
+
     # ---- subject control -------------------------------------------------------------------
 
     def allow_subject(self, email: str) -> None:
@@ -178,6 +191,11 @@ class GoogleEmulator(CalendarApi, TokenEndpoint):
             query_multi = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
             if parsed.path == "/token":
                 return self._handle_token(method, headers, raw_body)
+            query = {k: v[-1] for k, v in query_multi.items()}
+            if parsed.path in ("/o/oauth2/auth", "/o/oauth2/v2/auth") and method == "GET":
+                return self._handle_consent(query)
+            if parsed.path == "/revoke":
+                return self._handle_revoke(method, query, raw_body)
             if parsed.path.startswith("/calendar/v3/"):
                 return self._handle_calendar(method, parsed.path, query_multi, headers, raw_body)
             return ApiError(404, "notFound", "Not Found").response()

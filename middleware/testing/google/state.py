@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from .hold import Hold
 from .keys import shared_key
@@ -34,6 +36,8 @@ class Token:
     subject: str | None  # lower-cased impersonated user; None = the bare service account
     scopes: frozenset[str]
     expiry: float
+    #: the refresh token (user OAuth grant) it was issued from; revoking that grant ends it
+    grant: str | None = None
 
 
 @dataclass
@@ -107,6 +111,20 @@ class EmulatorState:
         # Cancelled events that "eventually disappear" (Event.status docs): gone from get and
         # list (404), their id still taken (insert: 409), as Google keeps deleted ids.
         self._gone: dict[str, set[str]] = {}
+
+        # User OAuth (``user_oauth``): the one registered web client, its redirect URIs, the
+        # account signed in to the "browser" (None: the request's login_hint), and how the
+        # user answers the consent screen (refuses; unticks scopes at granular consent).
+        self.oauth_client_id = "1234567890-emulator.apps.googleusercontent.com"
+        self.oauth_client_secret = "GOCSPX-emulator-" + secrets.token_urlsafe(12)
+        self.oauth_redirect_uris: set[str] = set()
+        self.signed_in: str | None = None
+        self.consent_denied = False
+        self.consent_unticked: set[str] = set()
+        self.refresh_token_limit = 100
+        self.consent_requests: list[dict] = []
+        self._codes: dict[str, Any] = {}
+        self._grants: dict[str, Any] = {}
 
         self.token_requests: list[dict] = []
         self.requests: list[dict] = []

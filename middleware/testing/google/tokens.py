@@ -12,9 +12,9 @@ import time
 import urllib.parse
 from typing import Any
 
-from .injection import FaultInjection
 from .responses import OAuthError, Response
 from .state import Token, norm
+from .user_oauth import USER_GRANTS, UserOAuth
 
 # google-auth hard-codes this audience even when token_uri points elsewhere (ref §3.2, gotcha 6),
 # so the emulator checks for Google's URL, never for its own.
@@ -45,8 +45,9 @@ def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-class TokenEndpoint(FaultInjection):
-    """The token endpoint and the subject controls tests use on it."""
+class TokenEndpoint(UserOAuth):
+    """The token endpoint (the JWT-bearer grant here, the user grants in ``user_oauth``) and
+    the subject controls tests use on it."""
 
     def allow_subject(self, email: str) -> None:
         key = norm(email)
@@ -116,7 +117,14 @@ class TokenEndpoint(FaultInjection):
         def compute() -> Response:
             try:
                 with self._lock:
-                    access_token = self._mint_token(form)
+                    if form.get("grant_type") in USER_GRANTS:  # user OAuth (``user_oauth``)
+                        answer = self._user_token(form, headers)
+                    else:
+                        answer = {
+                            "access_token": self._mint_token(form),
+                            "expires_in": TOKEN_LIFETIME_SECONDS,
+                            "token_type": "Bearer",
+                        }
             except OAuthError as err:
                 entry["error"], entry["error_description"] = err.error, err.description
                 return Response.json(
@@ -125,15 +133,7 @@ class TokenEndpoint(FaultInjection):
                     {"Cache-Control": "no-store", "Pragma": "no-cache"},
                 )
             entry["ok"] = True
-            return Response.json(
-                200,
-                {
-                    "access_token": access_token,
-                    "expires_in": TOKEN_LIFETIME_SECONDS,
-                    "token_type": "Bearer",
-                },
-                {"Cache-Control": "no-store", "Pragma": "no-cache"},
-            )
+            return Response.json(200, answer, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
         return self._run("token", entry, self.token_requests, fault_response, compute)
 
