@@ -44,6 +44,7 @@ from middleware.google.events import (
     next_request_id,
     reconcile,
 )
+from middleware.google.instances import Occurrences
 from middleware.google.zones import CalendarZones
 from middleware.meetings import MeetingSpec
 
@@ -95,6 +96,7 @@ class GoogleCalendar:
         self._conference_poll = tuple(conference_poll)
         self._sleep = sleep
         self._zones = CalendarZones(self._client)
+        self._occurrences = Occurrences(self._client)
         self._link_in_description = link_in_description
 
     @classmethod
@@ -199,6 +201,9 @@ class GoogleCalendar:
         extra = link_patch(event, spec) if self._link_in_description else {}
         if extra:
             event = self._patch(events, call, extra, "none")
+        # A recurring meeting's occurrences moved or cancelled on their own (google/instances.py).
+        if spec.occurrences and self._occurrences.ensure(events, call, spec, send_updates):
+            changed.add("occurrences")
         return CalendarEvent.of(
             event, event_id=event_id, calendar_id=calendar_id, changed=frozenset(changed)
         )
