@@ -69,6 +69,7 @@ class Occurrences:
         send_updates: str,
     ) -> bool:
         execute = self._client.execute
+        assert call.event_id is not None  # the series' event, made just before
         instance = instance_id(call.event_id, change.original_start)
         one = Call(organizer=call.organizer, calendar_id=call.calendar_id, event_id=instance)
         found = execute(
