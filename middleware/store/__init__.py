@@ -4,7 +4,8 @@ One :class:`Store` per process, shared by its threads; every method is one short
 Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
 each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning
 ``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``faults.py`` (which database
-errors mean "cannot take a write now"). Times come from the database's clock (``base.py``).
+errors mean "cannot take a write now"), ``meetings.py`` and ``api_keys.py`` (the meetings
+API's meetings, idempotency keys and API keys). Times come from the database's clock (``base.py``).
 Reads run on ``reader`` (never waiting for a writer), webhook writes on ``intake`` (giving up
 early), everything else on ``engine``. What operators
 *change* (replay, prune) is in ``middleware/operations.py``.
@@ -12,7 +13,9 @@ early), everything else on ``engine``. What operators
 
 from __future__ import annotations
 
+from middleware.store.api_keys import ApiKeyRecord, ApiKeyStore
 from middleware.store.base import utcnow
+from middleware.store.meetings import MeetingRecord, MeetingStore
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
@@ -31,6 +34,7 @@ from middleware.store.records import (
 
 __all__ = [
     "AddResult",
+    "ApiKeyRecord",
     "AttemptRecord",
     "AuditRecord",
     "Claim",
@@ -39,12 +43,13 @@ __all__ = [
     "EventDetail",
     "EventFilter",
     "EventRecord",
+    "MeetingRecord",
     "Park",
     "Store",
     "utcnow",
 ]
 
 
-class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness):
+class Store(EventQueue, ParkQueries, OperatorQueries, StoreReadiness, MeetingStore, ApiKeyStore):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
-    readiness."""
+    readiness, the meetings API's meetings and keys."""
