@@ -47,11 +47,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         ingest=GroupCommit(store).add_events,
     )
 
-    from middleware.web import admin, health, openapi, webhooks
+    from middleware.web import admin, health, meetings_api, openapi, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(meetings_api.bp)
     app.register_blueprint(openapi.bp)
     _register_error_handlers(app)
 
