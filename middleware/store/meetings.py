@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -251,7 +251,7 @@ class MeetingStore(EventIntake):
             conditions.append(api_meetings.c.seq < before_seq)
         query = (
             self._select(api_meetings.c.seq)
-            .where(and_(*conditions))
+            .where(and_(true(), *conditions))
             .order_by(api_meetings.c.seq.desc())
             .limit(limit + 1)
         )
