@@ -71,6 +71,11 @@ def parse_rule(text: str, start: datetime) -> str:
             "recurrence: give an end, either COUNT=n (occurrences) or UNTIL=YYYYMMDDTHHMMSSZ "
             "(the last start, UTC), and not both"
         )
+    count = parts.get("COUNT")
+    if count is not None and not (count.isdigit() and 1 <= int(count) <= MAX_OCCURRENCES):
+        raise RecurrenceError(
+            f"recurrence: COUNT must be a whole number from 1 to {MAX_OCCURRENCES}"
+        )
     try:
         rule = rrulestr(f"RRULE:{body}", dtstart=start)
     except (ValueError, TypeError, OverflowError) as exc:

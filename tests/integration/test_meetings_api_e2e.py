@@ -165,7 +165,8 @@ def test_a_weekly_series_is_one_event_with_one_changed_occurrence(stack: Stack) 
         ("FREQ=WEEKLY;BYDAY=XX;COUNT=3", "not a valid RFC 5545 RRULE"),
         ("FREQ=WEEKLY;BYDAY=TU;COUNT=3", "not an occurrence of the rule"),
         ("FREQ=DAILY;UNTIL=20300201", "UTC"),
-        ("FREQ=DAILY;COUNT=5000", "more than 730"),
+        ("FREQ=DAILY;COUNT=5000", "from 1 to 730"),
+        ("FREQ=DAILY;UNTIL=20400101T000000Z", "more than 730"),
         ("RRULE:FREQ=DAILY;COUNT=2\nEXDATE:20300108T090000Z", "one RRULE only"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -263,7 +264,7 @@ def test_openapi_documents_every_admin_route_and_the_shape_it_answers(
 ) -> None:
     spec = client.get("/openapi.json").json
     routes = {
-        (rule.rule.replace("<int:event_id>", "{event_id}"), method.lower())
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("admin.")
         for method in rule.methods - {"HEAD", "OPTIONS"}
