@@ -6,5 +6,6 @@ transaction, and the same worker, lifecycle, retries, parks and admin replay bri
 it. Its parts: ``recurrence.py`` (RRULE checks), ``schemas.py`` (the JSON in and out, also the
 OpenAPI document's), ``plan.py`` (a meeting → the Calendar spec and the "deal" the lifecycle
 reads), ``client.py`` (the provider's client: read the row, write the link back),
-``changes.py`` (create, change, cancel over the store), ``keys.py`` (API keys and scopes).
+``inputs.py`` (the input as stored values), ``changes.py`` (create, change, cancel over the
+store), ``keys.py`` (API keys and scopes).
 """

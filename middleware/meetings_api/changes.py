@@ -8,19 +8,25 @@ Refusals are :class:`MeetingRefused` with the HTTP status to answer and one line
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from middleware.filters import InputError, load
-from middleware.meetings import EARLIEST_START, LATEST_START, MeetingRules, OccurrenceChange
-from middleware.meetings_api import recurrence
+from middleware.meetings import OccurrenceChange
+from middleware.meetings_api.inputs import (
+    Defaults,
+    MeetingRefused,
+    attendees_of,
+    body_hash,
+    duration_of,
+    occurs,
+    rule_of,
+    start_of,
+)
 from middleware.meetings_api.keys import may_act_for, require_organizer
 from middleware.meetings_api.plan import CANCELLED
 from middleware.meetings_api.schemas import (
@@ -37,34 +43,6 @@ from middleware.store.meetings import occurrences_json
 #: Longest ``wait=true`` holds an answer for Google's result.
 WAIT_SECONDS = 5.0
 WAIT_POLL_SECONDS = 0.1
-
-
-class MeetingRefused(Exception):
-    """A request refused: ``status`` (400, 404, 409) and one line saying why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """What a create leaves out: the rules file's ``[meeting]`` values."""
-
-    timezone: str = "UTC"
-    send_updates: str = "all"
-    duration_minutes: int = 30
-
-    @classmethod
-    def of(cls, rules: MeetingRules) -> Defaults:
-        return cls(rules.timezone, rules.send_updates, rules.duration_minutes)
-
-
-def body_hash(body: Mapping[str, Any]) -> str:
-    """The same JSON, however spaced or ordered, hashes the same."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _load(schema: Any, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,17 +70,17 @@ def create(
     organizer = data["organizer"].strip().lower()
     require_organizer(key, organizer)
     zone = data.get("timezone") or defaults.timezone
-    start = _start(data["start"], zone)
+    start = start_of(data["start"], zone)
     values: dict[str, Any] = {
         "id": "mtg_" + secrets.token_hex(10),
         "organizer": organizer,
-        "attendees": json.dumps(_attendees(data.get("attendees", []))),
+        "attendees": json.dumps(attendees_of(data.get("attendees", []))),
         "title": data["title"].strip() or data["title"],
         "description": data.get("description", ""),
         "start": start,
-        "duration_minutes": _duration(data, start, zone, defaults.duration_minutes),
+        "duration_minutes": duration_of(data, start, zone, defaults.duration_minutes),
         "timezone": zone,
-        "recurrence": _rule(data.get("recurrence"), start, zone),
+        "recurrence": rule_of(data.get("recurrence"), start, zone),
         "occurrences": "[]",
         "send_updates": data.get("send_updates") or defaults.send_updates,
     }
@@ -124,15 +102,15 @@ def change(
             values["organizer"] = data["organizer"].strip().lower()
             require_organizer(key, values["organizer"])
         if "attendees" in data:
-            values["attendees"] = json.dumps(_attendees(data["attendees"]))
+            values["attendees"] = json.dumps(attendees_of(data["attendees"]))
         for name in ("title", "description", "send_updates"):
             if name in data:
                 values[name] = data[name]
         zone = data.get("timezone") or current.timezone
-        start = _start(data["start"], zone) if "start" in data else current.start
+        start = start_of(data["start"], zone) if "start" in data else current.start
         values.update(timezone=zone, start=start)
         if "end" in data or "duration_minutes" in data:
-            values["duration_minutes"] = _duration(data, start, zone, current.duration_minutes)
+            values["duration_minutes"] = duration_of(data, start, zone, current.duration_minutes)
         rule = current.recurrence
         if "recurrence" in data:
             if (data["recurrence"] is None) != (current.recurrence is None):
@@ -142,11 +120,11 @@ def change(
                     "meeting; cancel it and make a new one",
                 )
             rule = data["recurrence"]
-        checked = _rule(rule, start, zone)
+        checked = rule_of(rule, start, zone)
         if checked is not None:  # the rule again, from the start: moves drop what it lost
             values["recurrence"] = checked
             kept = [
-                c for c in current.occurrences if _occurs(checked, start, zone, c.original_start)
+                c for c in current.occurrences if occurs(checked, start, zone, c.original_start)
             ]
             values["occurrences"] = occurrences_json(kept)
         return _changed(current, values)
@@ -182,8 +160,8 @@ def change_occurrence(
 
     def apply(current: MeetingRecord) -> dict[str, Any] | None:
         moment = _occurrence(key, current, original)
-        start = _start(data["start"], current.timezone)
-        minutes = _duration(data, start, current.timezone, current.duration_minutes)
+        start = start_of(data["start"], current.timezone)
+        minutes = duration_of(data, start, current.timezone, current.duration_minutes)
         moved = OccurrenceChange(moment, start, start + timedelta(minutes=minutes))
         values = _with_occurrence(current, moved)
         if "send_updates" in data:
@@ -282,45 +260,6 @@ def _changed(current: MeetingRecord, values: dict[str, Any]) -> dict[str, Any] |
     return differing or None
 
 
-def _start(text: str, zone: str) -> datetime:
-    start = parse_time(text, zone)
-    if not EARLIEST_START <= start.astimezone(UTC) <= LATEST_START:
-        raise MeetingRefused(
-            400,
-            f"start: {text[:40]!r} is not between {EARLIEST_START.year} and {LATEST_START.year}",
-        )
-    return start
-
-
-def _duration(data: Mapping[str, Any], start: datetime, zone: str, default: int) -> int:
-    if "end" in data:
-        length = parse_time(data["end"], zone) - start
-        minutes, rest = divmod(length.total_seconds(), 60)
-        if rest or not 1 <= minutes <= 1440:
-            raise MeetingRefused(
-                400, "end: must be whole minutes after start, at most 24 hours later"
-            )
-        return int(minutes)
-    return int(data.get("duration_minutes") or default)
-
-
-def _attendees(emails: list[str]) -> list[str]:
-    return list(dict.fromkeys(e.strip().lower() for e in emails))
-
-
-def _rule(text: str | None, start: datetime, zone: str) -> str | None:
-    if text is None:
-        return None
-    try:
-        return recurrence.parse_rule(text, start.astimezone(ZoneInfo(zone)))
-    except recurrence.RecurrenceError as exc:
-        raise MeetingRefused(400, str(exc)) from None
-
-
-def _occurs(rule: str, start: datetime, zone: str, moment: datetime) -> bool:
-    return recurrence.is_occurrence(rule, start.astimezone(ZoneInfo(zone)), moment)
-
-
 def _occurrence(
     key: ApiKeyRecord, meeting: MeetingRecord, original: str, *, cancelled_ok: bool = False
 ) -> datetime:
@@ -339,7 +278,7 @@ def _occurrence(
         raise MeetingRefused(
             400, "the occurrence is named by its start by the rule, e.g. 2030-01-14T09:00:00Z"
         ) from None
-    if not _occurs(meeting.recurrence, meeting.start, meeting.timezone, moment):
+    if not occurs(meeting.recurrence, meeting.start, meeting.timezone, moment):
         raise MeetingRefused(404, f"meeting {meeting.id} has no occurrence at {original[:40]}")
     for existing in meeting.occurrences:
         if existing.original_start == moment and existing.cancelled and not cancelled_ok:

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from middleware.filters import InputError, load
 from middleware.meetings_api import changes, keys
-from middleware.meetings_api.changes import Defaults, MeetingRefused
+from middleware.meetings_api.inputs import Defaults, MeetingRefused
 from middleware.meetings_api.keys import KeyRefused
 from middleware.meetings_api.schemas import (
     CancelSchema,
