@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         connect,
         dashboard,
         health,
+        meetings_api,
         metrics,
         openapi,
         request_log,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(metrics.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(meetings_api.bp)
     app.register_blueprint(openapi.bp)
     dashboard.init_app(app)
     app.register_blueprint(connect.bp)

@@ -111,7 +111,7 @@ class Lifecycle:
         record = self._record(claim)
         action = UNCHANGED
         if record.live and record.organizer and record.calendar_event_id:
-            self._cancel_recorded(claim, record)
+            self._cancel_recorded(claim, record, self._send_updates(deal))
             action = CANCELLED
             count_action(claim.provider, action)
         if deal is not None:
@@ -138,20 +138,22 @@ class Lifecycle:
                 "it is filled",
                 "waiting_for_start",
             )
-        spec = plan_meeting(deal, self.rules, timezone=self._zone(rep))
+        # A meeting its source spells out (the meetings API) is taken as it is.
+        spec = deal.meeting or plan_meeting(deal, self.rules, timezone=self._zone(rep))
+        send = self._send_updates(deal)
         record = self._record(claim)
         calendar_id = self.rules.calendar_id
         if record.calendar_event_id is None:
-            done = self._create(claim, spec, series=0, action=BOOKED)
+            done = self._create(claim, spec, send, series=0, action=BOOKED)
         elif record.organizer != rep or (record.calendar_id or calendar_id) != calendar_id:
             action = REASSIGNED if record.live else RECREATED
             if record.live:
-                self._cancel_recorded(claim, record)
-            done = self._create(claim, spec, series=record.series + 1, action=action)
+                self._cancel_recorded(claim, record, send)
+            done = self._create(claim, spec, send, series=record.series + 1, action=action)
         elif record.live:
-            done = self._bring_to_plan(claim, spec, record)
+            done = self._bring_to_plan(claim, spec, send, record)
         else:
-            done = self._restore(claim, spec, record)
+            done = self._restore(claim, spec, send, record)
         if done.meet_url and done.event_id:
             crm.write_back(deal, meet_url=done.meet_url, calendar_event_id=done.event_id)
         return done
@@ -163,7 +165,9 @@ class Lifecycle:
         )
         return rep_timezone(rep, self.rules, calendar_zone)
 
-    def _create(self, claim: Claim, spec: MeetingSpec, *, series: int, action: str) -> Done:
+    def _create(
+        self, claim: Claim, spec: MeetingSpec, send: str, *, series: int, action: str
+    ) -> Done:
         event_id = calendar_event_id(claim.provider, claim.account_id, claim.deal_id, series)
         if series:  # name it before making it: a retry after a crash reconciles this id
             self.store.record_intent(
@@ -174,10 +178,12 @@ class Lifecycle:
                 series=series,
             )
         self.check_rep(spec.organizer)
-        meeting = self.calendar.ensure_event(**self._call(spec, event_id), verify=False)
+        meeting = self.calendar.ensure_event(**self._call(spec, event_id, send), verify=False)
         return self._recorded(claim, spec, meeting, series, action)
 
-    def _bring_to_plan(self, claim: Claim, spec: MeetingSpec, record: DealRecord) -> Done:
+    def _bring_to_plan(
+        self, claim: Claim, spec: MeetingSpec, send: str, record: DealRecord
+    ) -> Done:
         assert record.calendar_event_id is not None
         if record.spec_fingerprint == spec.fingerprint() and record.meet_url and not claim.force:
             # The same meeting is already made (a duplicate, or another event of the deal):
@@ -196,13 +202,13 @@ class Lifecycle:
         self.check_rep(spec.organizer)
         try:
             meeting = self.calendar.ensure_event(
-                **self._call(spec, record.calendar_event_id), verify=True
+                **self._call(spec, record.calendar_event_id, send), verify=True
             )
         except RestoreRefused:
             # Deleted by hand in Google, and Google will not take it back: it is cancelled for
             # sure, so the deal's next id is the one live event.
             self.store.record_cancelled(claim)
-            return self._create(claim, spec, series=record.series + 1, action=RECREATED)
+            return self._create(claim, spec, send, series=record.series + 1, action=RECREATED)
         changed = set(getattr(meeting, "changed", ()) or ())
         if "status" in changed:
             action = RESTORED  # someone deleted it in Google; it is live again
@@ -214,25 +220,27 @@ class Lifecycle:
             action = UNCHANGED
         return self._recorded(claim, spec, meeting, record.series, action)
 
-    def _restore(self, claim: Claim, spec: MeetingSpec, record: DealRecord) -> Done:
+    def _restore(self, claim: Claim, spec: MeetingSpec, send: str, record: DealRecord) -> Done:
         assert record.calendar_event_id is not None
         self.check_rep(spec.organizer)
         try:
-            meeting = self.calendar.restore_event(**self._call(spec, record.calendar_event_id))
+            meeting = self.calendar.restore_event(
+                **self._call(spec, record.calendar_event_id, send)
+            )
         except RestoreRefused:
             # Google will not make it live again (refused, or the cancelled event is gone):
             # the deal's next id. The old one is cancelled, so there is still one live event.
-            return self._create(claim, spec, series=record.series + 1, action=RECREATED)
+            return self._create(claim, spec, send, series=record.series + 1, action=RECREATED)
         return self._recorded(claim, spec, meeting, record.series, RESTORED)
 
-    def _cancel_recorded(self, claim: Claim, record: DealRecord) -> None:
+    def _cancel_recorded(self, claim: Claim, record: DealRecord, send: str) -> None:
         assert record.organizer and record.calendar_event_id
         self.check_rep(record.organizer)
         self.calendar.cancel_event(
             organizer=record.organizer,
             calendar_id=record.calendar_id or self.rules.calendar_id,
             event_id=record.calendar_event_id,
-            send_updates=self.rules.send_updates,
+            send_updates=send,
         )
         self.store.record_cancelled(claim)
 
@@ -257,15 +265,19 @@ class Lifecycle:
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _call(self, spec: MeetingSpec, event_id: str) -> dict[str, Any]:
+    def _call(self, spec: MeetingSpec, event_id: str, send: str) -> dict[str, Any]:
         return {
             "organizer": spec.organizer,
             "calendar_id": self.rules.calendar_id,
             "event_id": event_id,
             "spec": spec,
-            "send_updates": self.rules.send_updates,
+            "send_updates": send,
             "request_id": conference_request_id(event_id),
         }
+
+    def _send_updates(self, deal: Deal | None) -> str:
+        """Who Google tells: the deal's own choice (the meetings API), else the rules'."""
+        return (deal.send_updates if deal else None) or self.rules.send_updates
 
     def _record(self, claim: Claim) -> DealRecord:
         return self.store.deal_record(claim.provider, claim.account_id, claim.deal_id)

@@ -109,8 +109,33 @@ def conference_request_id(event_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class OccurrenceChange:
+    """One occurrence of a recurring meeting changed on its own: moved, or cancelled.
+
+    ``original_start`` is the occurrence's start by the rule (what names it in Calendar:
+    the instance ``{event id}_{original start, UTC, YYYYMMDDTHHMMSSZ}``).
+    """
+
+    original_start: datetime
+    start: datetime | None = None
+    end: datetime | None = None
+    cancelled: bool = False
+
+    def text(self) -> str:
+        """A stable one-line form, for the spec's fingerprint."""
+        if self.cancelled:
+            return f"{self.original_start.isoformat()}=cancelled"
+        return f"{self.original_start.isoformat()}={_iso(self.start)}/{_iso(self.end)}"
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+@dataclass(frozen=True)
 class MeetingSpec:
-    """What the Calendar event of a deal's demo must look like."""
+    """What the Calendar event of a deal's demo (or of a meeting made through the meetings
+    API) must look like."""
 
     title: str
     description: str
@@ -122,22 +147,27 @@ class MeetingSpec:
     #: ``provider:account:deal``: the event's private extended property, so a deal's events
     #: can be found in Google (check, replays, operators).
     deal_key: str = ""
+    #: RFC 5545 lines (``RRULE:FREQ=WEEKLY;COUNT=10``) of a recurring meeting: one Calendar
+    #: event whose ``recurrence`` they are; empty for a single meeting (every CRM demo)
+    recurrence: tuple[str, ...] = ()
+    #: occurrences of a recurring meeting changed on their own (moved or cancelled)
+    occurrences: tuple[OccurrenceChange, ...] = ()
 
     def fingerprint(self) -> str:
         """A short hash of everything Google is told; equal specs need no update."""
-        text = "|".join(
-            [
-                self.title,
-                self.description,
-                self.start.isoformat(),
-                self.end.isoformat(),
-                self.timezone,
-                self.organizer,
-                ",".join(self.attendees),
-                self.deal_key,
-            ]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        parts = [
+            self.title,
+            self.description,
+            self.start.isoformat(),
+            self.end.isoformat(),
+            self.timezone,
+            self.organizer,
+            ",".join(self.attendees),
+            self.deal_key,
+        ]
+        if self.recurrence or self.occurrences:  # only then: a demo's fingerprint is unchanged
+            parts += [";".join(self.recurrence), ",".join(o.text() for o in self.occurrences)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 class MeetingSpecSchema(Schema):

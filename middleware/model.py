@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from middleware.meetings import MeetingSpec
 
 # Event statuses (CONTRACT.md).
 PENDING = "pending"
@@ -58,3 +61,9 @@ class Deal:
     properties: Mapping[str, Any] = field(default_factory=dict)
     #: the stage cancels the deal's meeting (``cancel_stages``)
     in_cancel_stage: bool = False
+    #: the meeting exactly as its source asks for it (the meetings API): None means it is
+    #: planned from the deal and the rules file's ``[meeting]`` table (``plan_meeting``)
+    meeting: MeetingSpec | None = None
+    #: who Google tells of this deal's changes (``all``, ``externalOnly``, ``none``); None:
+    #: the rules file's ``meeting.send_updates``
+    send_updates: str | None = None

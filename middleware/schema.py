@@ -178,3 +178,57 @@ google_connections = Table(
     Column("broken_reason", Text, nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+#: Meetings made through the meetings API (``/api/meetings``): each is a "deal" of provider
+#: ``api`` whose desired state is this row (``meetings_api/``); ``version`` counts its changes,
+#: each stored with the event that makes Google follow it (``event_id``: the latest).
+api_meetings = Table(
+    "api_meetings",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("organizer", String(320), nullable=False),
+    Column("attendees", Text, nullable=False),  # JSON list of emails
+    Column("title", String(1024), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("recurrence", String(1000), nullable=True),  # one RRULE line, or null
+    Column("occurrences", Text, nullable=False),  # JSON list: occurrences changed on their own
+    Column("send_updates", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # live | cancelled
+    Column("version", Integer, nullable=False),
+    Column("event_id", BigId, nullable=True),
+    Column("meet_url", String(1300), nullable=True),
+    Column("calendar_event_id", String(1024), nullable=True),
+    Column("api_key_id", BigId, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+Index("ix_api_meetings_organizer", api_meetings.c.organizer, api_meetings.c.start)
+
+#: Keys of the meetings API: only a SHA-256 of each is kept (the key is shown once).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(8), nullable=False),  # read | write
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("organizers", Text, nullable=True),  # JSON list of emails / @domains, or null: any
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+#: ``Idempotency-Key`` of each ``POST /api/meetings`` (per API key), with a hash of its body.
+api_idempotency_keys = Table(
+    "api_idempotency_keys",
+    metadata,
+    Column("api_key_id", BigId, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("body_hash", String(64), nullable=False),
+    Column("meeting_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -150,18 +150,25 @@ def pipeline(
     crm_timeout: Timeouts = CRM_TIMEOUTS,
     google_timeout: Timeouts = GOOGLE_TIMEOUTS,
 ) -> Pipeline:
-    """The worker's pipeline: every CRM client and the calendar (stand-ins where unset).
+    """The worker's pipeline: every CRM client, the meetings API's, and the calendar
+    (stand-ins where unset).
 
     The timeouts are the limits of each outbound call (tests shorten them).
     Raises :class:`~middleware.errors.ConfigError` when the key file cannot be loaded.
     """
+    from middleware.meetings_api.client import MeetingsClient
     from middleware.pipeline import Pipeline
 
     settings = with_resolved_stages(settings, crm_timeout)
+    # The meetings API is one more provider: its "deals" are rows of the store.
+    crms: dict[str, CRMClient] = {
+        **crm_clients(settings, crm_timeout),
+        MeetingsClient.provider: MeetingsClient(store),
+    }
     return Pipeline(
         store=store,
         rules=settings.rules,
-        crms=crm_clients(settings, crm_timeout),
+        crms=crms,
         calendar=google_calendar(settings, store, timeout=google_timeout),
     )
 

@@ -44,6 +44,7 @@ from middleware.google.events import (
     next_request_id,
     reconcile,
 )
+from middleware.google.instances import Occurrences
 from middleware.google.oauth import OAuthSetup
 from middleware.google.zones import CalendarZones
 from middleware.meetings import MeetingSpec
@@ -105,6 +106,7 @@ class GoogleCalendar:
         self._conference_poll = tuple(conference_poll)
         self._sleep = sleep
         self._zones = CalendarZones(self._client)
+        self._occurrences = Occurrences(self._client)
         self._link_in_description = link_in_description
 
     @classmethod
@@ -209,6 +211,9 @@ class GoogleCalendar:
         extra = link_patch(event, spec) if self._link_in_description else {}
         if extra:
             event = self._patch(events, call, extra, "none")
+        # A recurring meeting's occurrences moved or cancelled on their own (google/instances.py).
+        if spec.occurrences and self._occurrences.ensure(events, call, spec, send_updates):
+            changed.add("occurrences")
         return CalendarEvent.of(
             event, event_id=event_id, calendar_id=calendar_id, changed=frozenset(changed)
         )

@@ -117,6 +117,8 @@ def spec_fields(spec: MeetingSpec, link: str | None = None) -> dict[str, Any]:
     }
     if spec.deal_key:
         fields["extendedProperties"] = {"private": {DEAL_PROPERTY: spec.deal_key}}
+    if spec.recurrence:  # one event for the whole series (ref: Calendar's recurring events guide)
+        fields["recurrence"] = list(spec.recurrence)
     return fields
 
 
@@ -230,6 +232,8 @@ def reconcile(
             patch["start"] = wanted["start"]
         if instant(event.get("end")) != spec.end.astimezone(UTC):
             patch["end"] = wanted["end"]
+        if spec.recurrence and list(event.get("recurrence") or []) != list(spec.recurrence):
+            patch["recurrence"] = wanted["recurrence"]
     me = normal_email(organizer)
     existing = {
         normal_email(str(a.get("email"))): a

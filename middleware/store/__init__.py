@@ -4,8 +4,9 @@ One :class:`Store` per process, shared by its threads; every method is one short
 Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
 each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning
 ``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``connections.py`` (reps' sealed
-Google OAuth refresh tokens), ``faults.py`` (which database
-errors mean "cannot take a write now"). Times come from the database's clock (``base.py``).
+Google OAuth refresh tokens), ``faults.py`` (which database errors mean "cannot take a write
+now"), ``meetings.py`` and ``api_keys.py`` (the meetings API's meetings, idempotency keys and API
+keys). Times come from the database's clock (``base.py``).
 Reads run on ``reader`` (never waiting for a writer), webhook writes on ``intake`` (giving up
 early), everything else on ``engine``. What operators
 *change* (replay, prune) is in ``middleware/operations.py``.
@@ -14,9 +15,11 @@ early), everything else on ``engine``. What operators
 from __future__ import annotations
 
 from middleware.store.activity import Activity, ActivityQueries, HourActivity
+from middleware.store.api_keys import ApiKeyRecord, ApiKeyStore
 from middleware.store.base import utcnow
 from middleware.store.connections import ConnectionQueries, ConnectionRecord
 from middleware.store.gauges import GaugeQueries, StoreGauges
+from middleware.store.meetings import MeetingRecord, MeetingStore
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
@@ -40,6 +43,7 @@ __all__ = [
     "Activity",
     "HourActivity",
     "AddResult",
+    "ApiKeyRecord",
     "AttemptRecord",
     "AuditRecord",
     "Claim",
@@ -51,6 +55,7 @@ __all__ = [
     "EventDetail",
     "EventFilter",
     "EventRecord",
+    "MeetingRecord",
     "Park",
     "Store",
     "StoreGauges",
@@ -67,7 +72,10 @@ class Store(
     ActivityQueries,
     GaugeQueries,
     ConnectionQueries,
+    MeetingStore,
+    ApiKeyStore,
 ):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
     readiness, the dashboard's hourly activity (``activity.py``), the gauges ``/metrics``
-    reads, and reps' Google OAuth connections (``connections.py``)."""
+    reads, reps' Google OAuth connections (``connections.py``), and the meetings API's meetings
+    and keys."""

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from middleware.model import PENDING, NewEvent
 from middleware.schema import deals, events
 from middleware.store.base import StoreBase
@@ -50,32 +52,7 @@ class EventIntake(StoreBase):
         stored: dict[str, int] = {}
         if firsts:
             with raising_store_faults(), self.intake.begin() as conn:
-                now = self._now(conn)
-                rows = [self._event_row(item, now) for item in firsts.values()]
-                insert_events = (
-                    self._insert(events)
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                    .returning(events.c.id, events.c.dedupe_key)
-                )
-                for chunk in _chunks(rows):
-                    stored.update((r.dedupe_key, r.id) for r in conn.execute(insert_events, chunk))
-                new_deals = {
-                    (e.provider, e.account_id, e.deal_id): None
-                    for e in firsts.values()
-                    if e.dedupe_key in stored
-                }
-                if stored:
-                    notify_new_events(conn)  # idle workers wake at the commit (wakeup.py)
-                if new_deals:
-                    conn.execute(
-                        self._insert(deals).on_conflict_do_nothing(
-                            index_elements=["provider", "account_id", "deal_id"]
-                        ),
-                        [
-                            {"provider": p, "account_id": a, "deal_id": d, "updated_at": now}
-                            for p, a, d in new_deals
-                        ],
-                    )
+                stored = self._insert_events(conn, list(firsts.values()), self._now(conn))
         results = []
         for group in groups:
             ids = []
@@ -85,6 +62,37 @@ class EventIntake(StoreBase):
                     ids.append(event_id)
             results.append(AddResult(len(ids), len(group) - len(ids), tuple(ids)))
         return results
+
+    def _insert_events(
+        self, conn: Connection, items: Sequence[NewEvent], now: datetime
+    ) -> dict[str, int]:
+        """Insert ``items`` (distinct dedupe keys) and their deals' rows on ``conn``, in the
+        caller's transaction; returns dedupe key → id of those stored (not duplicates)."""
+        stored: dict[str, int] = {}
+        rows = [self._event_row(item, now) for item in items]
+        insert_events = (
+            self._insert(events)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(events.c.id, events.c.dedupe_key)
+        )
+        for chunk in _chunks(rows):
+            stored.update((r.dedupe_key, r.id) for r in conn.execute(insert_events, chunk))
+        if stored:
+            notify_new_events(conn)  # idle workers wake at the commit (wakeup.py)
+        new_deals = {
+            (e.provider, e.account_id, e.deal_id): None for e in items if e.dedupe_key in stored
+        }
+        if new_deals:
+            conn.execute(
+                self._insert(deals).on_conflict_do_nothing(
+                    index_elements=["provider", "account_id", "deal_id"]
+                ),
+                [
+                    {"provider": p, "account_id": a, "deal_id": d, "updated_at": now}
+                    for p, a, d in new_deals
+                ],
+            )
+        return stored
 
     @staticmethod
     def _event_row(item: NewEvent, now: datetime) -> dict[str, Any]:

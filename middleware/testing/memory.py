@@ -106,6 +106,8 @@ class FakeCalendar:
                         ("summary", existing.spec.title != spec.title),
                         ("attendees", existing.spec.attendees != spec.attendees),
                         ("description", existing.spec.description != spec.description),
+                        ("recurrence", existing.spec.recurrence != spec.recurrence),
+                        ("occurrences", existing.spec.occurrences != spec.occurrences),
                     )
                     if differs
                 )

@@ -30,8 +30,10 @@ from middleware.filters import (
 from middleware.json_shapes import AuditPageSchema, event_json, events_json, trail_json
 from middleware.operations import EventNotFound, ReplayRefused
 from middleware.services import services
+from middleware.web import admin_keys
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.register_blueprint(admin_keys.bp)  # /admin/api-keys, behind the same token
 
 
 class EventIdConverter(BaseConverter):

@@ -1,4 +1,4 @@
-"""The admin API's OpenAPI 3 document, generated from the routes themselves.
+"""The admin API's and the meetings API's OpenAPI 3 documents, generated from the routes.
 
 apispec's Flask plugin reads each admin view's docstring (the YAML after ``---``) and its URL
 rule; the marshmallow plugin turns the schema names there (``filters.py`` for input,
@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from middleware import filters, json_shapes
+from middleware.meetings_api import schemas
 from middleware.web import admin_google
 
 bp = Blueprint("openapi", __name__)
@@ -48,35 +49,87 @@ _SCHEMAS = (
     json_shapes.DealTrailSchema,
     json_shapes.ProblemSchema,
     admin_google.RepConnectionPageSchema,
+    schemas.ApiKeyCreateSchema,
+    schemas.ApiKeySchema,
+    schemas.NewApiKeySchema,
+    schemas.ApiKeyListSchema,
 )
 
 
-def build_spec(app: Flask) -> dict[str, Any]:
-    """The document for every ``admin.*`` route of ``app``."""
+#: The meetings API's document: its own key, its own errors (``web/meetings_api.py``).
+_MEETINGS_ERRORS = {
+    "400": _problem("invalid input; the message names the field"),
+    "401": _problem("missing, unknown or revoked API key"),
+    "403": _problem("a read key writing, or an organizer this key may not act for"),
+    "503": _problem("the store cannot take the change now; retry after Retry-After"),
+}
+_MEETINGS_SCHEMAS = (
+    schemas.MeetingCreateSchema,
+    schemas.MeetingPatchSchema,
+    schemas.OccurrencePatchSchema,
+    schemas.MeetingSchema,
+    schemas.MeetingPageSchema,
+    json_shapes.ProblemSchema,
+)
+#: query-parameter schemas: expanded into parameters, not components
+_QUERY_SCHEMAS = ("ListQuerySchema", "MeetingListQuerySchema", "WaitSchema", "CancelSchema")
+
+
+def build_spec(
+    app: Flask,
+    *,
+    prefix: str = "admin.",
+    title: str = "CRM → Google Meet middleware: admin API",
+    description: str = "Inspect, filter and replay stored webhook events; API keys.",
+    schemas_used: tuple[type, ...] = (),
+    errors: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The document for every route of ``app`` whose endpoint starts with ``prefix``."""
     spec = APISpec(
-        title="CRM → Google Meet middleware: admin API",
+        title=title,
         version="1",
         openapi_version="3.0.3",
         plugins=[FlaskPlugin(), MarshmallowPlugin()],
-        info={"description": "Inspect, filter and replay stored webhook events."},
+        info={"description": description},
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for schema in _SCHEMAS:
-        if schema.__name__ != "ListQuerySchema":  # query parameters are expanded, not named
+    for schema in schemas_used or _SCHEMAS:
+        if schema.__name__ not in _QUERY_SCHEMAS:
             spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
     with app.test_request_context():
         for endpoint in sorted(app.view_functions):
-            if endpoint.startswith("admin."):
+            if endpoint.startswith(prefix):
                 spec.path(view=app.view_functions[endpoint], app=app)
     document = spec.to_dict()
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             operation["security"] = [{"bearer": []}]
-            operation["responses"] = {**operation.get("responses", {}), **_SHARED_ERRORS}
+            operation["responses"] = {
+                **operation.get("responses", {}),
+                **(errors or _SHARED_ERRORS),
+            }
     return document
+
+
+def build_meetings_spec(app: Flask) -> dict[str, Any]:
+    """The meetings API's document (``/api/meetings``), bearer an API key."""
+    return build_spec(
+        app,
+        prefix="meetings_api.",
+        title="CRM → Google Meet middleware: meetings API",
+        description="Make, change and cancel Google Meet meetings, recurring too.",
+        schemas_used=_MEETINGS_SCHEMAS,
+        errors=_MEETINGS_ERRORS,
+    )
 
 
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
     """The admin API's OpenAPI document (no secrets in it; served without a token)."""
     return jsonify(build_spec(current_app))
+
+
+@bp.get("/api/openapi.json")
+def meetings_openapi() -> ResponseReturnValue:
+    """The meetings API's OpenAPI document (public, like the API itself)."""
+    return jsonify(build_meetings_spec(current_app))

@@ -11,10 +11,11 @@ google-api-python-client code over real sockets, without network access:
   (https://developers.google.com/identity/protocols/oauth2/web-server): a rep connecting
   their own calendar, the refresh token, its revocation (``user_oauth``).
 * ``/calendar/v3/calendars/{calendarId}/events[/{eventId}]`` implements events.insert / get /
-  patch / update / delete / list with Google's documented semantics: client-supplied base32hex
-  ids, 409 ``duplicate`` even after delete, 410 ``deleted`` on re-delete, cancelled events
-  returned by ``get``, Meet conferences created through ``conferenceData.createRequest``
-  (only with ``conferenceDataVersion=1``), optionally asynchronous ("pending").
+  patch / update / delete / list / instances with Google's documented semantics:
+  client-supplied base32hex ids, 409 ``duplicate`` even after delete, 410 ``deleted`` on
+  re-delete, cancelled events returned by ``get``, Meet conferences created through
+  ``conferenceData.createRequest`` (only with ``conferenceDataVersion=1``), optionally
+  asynchronous ("pending"), recurring events and their instances (``{id}_{UTC start}``).
 
 Behaviour and error strings follow /work/shared/reference/google-calendar-and-service-accounts.md
 (referenced below as "ref §N"), which cites the Calendar discovery document, the errors guide
@@ -36,7 +37,8 @@ Test hooks: ``inject_fault`` / ``inject_delay`` / ``hold`` (see ``Hold``), ``ref
 
 Modules: ``emulator`` (the class, lifecycle, state inspection), ``server`` (HTTP plumbing),
 ``tokens`` (the token endpoint), ``user_oauth`` (consent, user grants, revocation), ``calendar_api`` (routing, auth, events.get/delete),
-``events`` (insert/patch/update), ``events_list``, ``calendars`` (calendars.get),
+``events`` (insert/patch/update), ``events_list``, ``recurring`` (recurrence, instances),
+``calendars`` (calendars.get),
 ``conferences`` (Meet), ``injection`` + ``hold`` (faults, delays, holds), ``state``,
 ``responses``, ``scopes``, ``times``, ``keys``.
 """

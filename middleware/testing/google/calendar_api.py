@@ -55,6 +55,13 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
             and parts[4] == "move"
         ):
             return {"POST": "move"}.get(method), parts[1], parts[3]
+        if (
+            len(parts) == 5
+            and parts[0] == "calendars"
+            and parts[2] == "events"
+            and parts[4] == "instances"
+        ):
+            return {"GET": "instances"}.get(method), parts[1], parts[3]
         if len(parts) == 4 and parts[0] == "calendars" and parts[2] == "events" and parts[3]:
             op = {"GET": "get", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(method)
             return op, parts[1], parts[3]
@@ -160,7 +167,7 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
         query_multi: dict[str, list[str]],
         headers: Any,
     ) -> Response:
-        needed = READ_SCOPES if op in ("get", "list") else WRITE_SCOPES
+        needed = READ_SCOPES if op in ("get", "list", "instances") else WRITE_SCOPES
         if op == "calendar_get":
             needed = CALENDAR_READ_SCOPES
         if not token.scopes & needed:
@@ -171,7 +178,7 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
                 top_message="Request had insufficient authentication scopes.",
             )
         owner = token.subject or self.client_email.lower()
-        if op not in ("get", "list", "calendar_get") and owner in self.usage_limited:
+        if op not in ("get", "list", "calendar_get", "instances") and owner in self.usage_limited:
             raise ApiError(
                 403, "quotaExceeded", "Calendar usage limits exceeded.", domain="usageLimits"
             )
@@ -189,8 +196,13 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
             return self._list(owner, calendar, query, query_multi)
 
         record = calendar.get(event_id or "")
+        if record is None and event_id and op != "instances":
+            # An occurrence of a recurring event, by its instance id (``recurring.py``).
+            return self._instance_op(op, calendar, event_id, body)
         if record is None:
             raise ApiError(404, "notFound", "Not Found")
+        if op == "instances":
+            return self._instances(record, query)
         if op == "get":
             self._advance_pending(record)
             return Response.json(200, ordered(record.resource))

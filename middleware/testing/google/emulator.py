@@ -159,6 +159,15 @@ class GoogleEmulator(CalendarApi, TokenEndpoint):
             record = self._calendars.get(norm(calendar_owner), {}).get(event_id)
             return None if record is None else ordered(copy.deepcopy(record.resource))
 
+    def instances(self, calendar_owner: str, event_id: str, *, limit: int = 500) -> list[dict]:
+        """The occurrences of a recurring event (cancelled ones too), in order, as
+        ``events.instances`` shows them; [] for an event that does not recur."""
+        with self._lock:
+            record = self._calendars.get(norm(calendar_owner), {}).get(event_id)
+            if record is None or not record.resource.get("recurrence"):
+                return []
+            return [ordered(i) for i in self.instances_of(record, limit=limit)]
+
     def cancel_event(self, calendar_owner: str, event_id: str) -> None:
         """Cancel an event as its owner would in the Calendar UI (it keeps its id: 409 on insert)."""
         with self._lock:

@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from .conferences import Conferences
+from .recurring import RecurringEvents
 from .responses import ApiError, Response
 from .state import EventRecord, Token, norm, now_rfc3339, ordered
 from .times import when
@@ -67,7 +68,7 @@ def merge_patch(target: dict, patch: dict) -> None:
             target[key] = copy.deepcopy(value)
 
 
-class EventsResource(Conferences):
+class EventsResource(Conferences, RecurringEvents):
     """events.insert, events.patch and events.update on one user's calendar."""
 
     def _insert(
@@ -162,6 +163,7 @@ class EventsResource(Conferences):
         record.conf_request_id = new_record.conf_request_id
         record.pending_reads_left = new_record.pending_reads_left
         record.pending_result = new_record.pending_result
+        self._prune_exceptions(record)
         self._touch(record)
         return Response.json(200, ordered(record.resource))
 
@@ -187,6 +189,7 @@ class EventsResource(Conferences):
             raise ApiError(
                 400, "timeRangeEmpty", "The specified time range is empty.", domain="calendar"
             )
+        self._check_recurrence(resource)
         attendees = resource.get("attendees")
         if attendees is not None and not isinstance(attendees, list):
             raise ApiError(400, "invalid", "Invalid attendees value.")

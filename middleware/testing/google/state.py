@@ -11,7 +11,7 @@ import itertools
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .hold import Hold
@@ -20,7 +20,10 @@ from .scopes import DEFAULT_ALLOWED_SCOPES
 from .server import Server
 
 # The operations faults, delays and holds can be armed for.
-OPS = ("token", "insert", "get", "patch", "update", "delete", "list", "calendar_get", "move")
+OPS = (
+    "token", "insert", "get", "patch", "update", "delete", "list", "calendar_get", "move",
+    "instances",
+)  # fmt: skip
 
 # Field order of Google's responses (cosmetic, makes dumps easy to compare with real ones).
 _RESPONSE_ORDER = (
@@ -50,6 +53,9 @@ class EventRecord:
     pending_reads_left: int = 0
     # Conference data (and hangoutLink) to reveal once the pending reads are used up.
     pending_result: tuple[dict, str | None] | None = None
+    #: a recurring event's changed occurrences: original start (UTC, YYYYMMDDTHHMMSSZ) → what
+    #: the exception overrides (``recurring.py``)
+    exceptions: dict[str, dict] = field(default_factory=dict)
 
 
 def now_rfc3339() -> str:
