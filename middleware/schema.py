@@ -161,6 +161,15 @@ workers = Table(
     Column("last_seen", UTCDateTime(), nullable=False),
 )
 
+#: When the next Calendar request of each rate's scope may go (``store/pacing.py``): the pace
+#: every worker process shares, so a burst for one rep runs at Google's quota and no faster.
+paces = Table(
+    "paces",
+    metadata,
+    Column("scope", String(400), primary_key=True),
+    Column("next_at", UTCDateTime(), nullable=False),
+)
+
 #: Each rep's own Google OAuth connection (``GOOGLE_AUTH_MODE=oauth``, ``store/connections.py``):
 #: the refresh token sealed with ``GOOGLE_TOKEN_KEYS`` (never in clear), ``connected`` or
 #: ``broken`` (Google said ``invalid_grant``: the rep must connect again). ``generation`` grows

@@ -223,6 +223,13 @@ class Settings:
     pipedrive_api_base_url: str | None = env(
         "PIPEDRIVE_API_BASE_URL", fields.String, validate=_http_url, normalize=_no_slash
     )
+    # Google's Calendar quotas are 600 requests a minute per user and 10,000 per project: 90 %.
+    google_rep_requests_per_minute: float = env(
+        "GOOGLE_REP_REQUESTS_PER_MINUTE", fields.Float, 540.0, validate=validate.Range(min=0)
+    )
+    google_project_requests_per_minute: float = env(
+        "GOOGLE_PROJECT_REQUESTS_PER_MINUTE", fields.Float, 9000.0, validate=validate.Range(min=0)
+    )
     worker_concurrency: int = env(
         "WORKER_CONCURRENCY", fields.Integer, 8, validate=validate.Range(min=1, max=256)
     )

@@ -125,11 +125,25 @@ def google_calendar(settings: Settings, store: Store | None = None, **overrides:
         "api_base_url": settings.google_api_base_url,
         "timeout": GOOGLE_TIMEOUTS,
         "quota_park_seconds": settings.rules.retry.quota_park_minutes * 60.0,
+        "pace": _pacer(settings, store),
         "link_in_description": settings.rules.meeting.link_in_description,
         **_credentials(settings, store),
         **overrides,
     }
     return GoogleCalendar(**options)
+
+
+def _pacer(settings: Settings, store: Store | None) -> Any:
+    """Google's rate quotas, paced across every worker process through the store."""
+    if store is None:
+        return None
+    from middleware.store.pacing import Pacer
+
+    return Pacer(
+        store,
+        rep_per_minute=settings.google_rep_requests_per_minute,
+        project_per_minute=settings.google_project_requests_per_minute,
+    )
 
 
 def google_preflight(settings: Settings, store: Store | None = None) -> Any:

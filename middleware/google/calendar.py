@@ -72,6 +72,7 @@ class GoogleCalendar:
         conference_poll: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
         sleep: Callable[[float], None] = time.sleep,
         quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
+        pace: Callable[[str], None] | None = None,
         link_in_description: bool = False,
         oauth: OAuthSetup | None = None,
         auth_mode_for: Callable[[str], str] | None = None,
@@ -96,6 +97,7 @@ class GoogleCalendar:
             api_base_url=api_base_url,
             timeout=timeout,
             quota_park_seconds=quota_park_seconds,
+            pace=pace,
             oauth=oauth,
             auth_mode_for=auth_mode_for,
         )

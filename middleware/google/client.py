@@ -56,6 +56,7 @@ class Client:
         api_base_url: str,
         timeout: Timeouts,
         quota_park_seconds: float = DEFAULT_QUOTA_PARK_SECONDS,
+        pace: Callable[[str], None] | None = None,
         oauth: OAuthSetup | None = None,
         auth_mode_for: Callable[[str], str] | None = None,
     ) -> None:
@@ -70,6 +71,9 @@ class Client:
         """
         self.timeout = timeout
         self.quota_park_seconds = quota_park_seconds
+        #: ``pace(organizer)`` waits for the rep's and the project's next slot (Google's rate
+        #: quotas, shared by every process: ``store/pacing.py``) before each request.
+        self.pace = pace
         self.delegation = (
             Delegation(service_account_info, timeout=timeout, translate=self.translate)
             if service_account_info is not None
@@ -108,6 +112,8 @@ class Client:
 
         Raises the project's error for a known library exception, ``from`` it.
         """
+        if self.pace is not None:
+            self.pace(call.organizer)
         try:
             return request.execute()  # num_retries=0: the pipeline retries (ref §2.5)
         except HttpError as exc:

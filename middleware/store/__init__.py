@@ -20,6 +20,7 @@ from middleware.store.base import utcnow
 from middleware.store.connections import ConnectionQueries, ConnectionRecord
 from middleware.store.gauges import GaugeQueries, StoreGauges
 from middleware.store.meetings import MeetingRecord, MeetingStore
+from middleware.store.pacing import PaceQueries
 from middleware.store.parks import Park, ParkQueries
 from middleware.store.queries import OperatorQueries
 from middleware.store.queue import EventQueue
@@ -74,8 +75,9 @@ class Store(
     ConnectionQueries,
     MeetingStore,
     ApiKeyStore,
+    PaceQueries,
 ):
     """The whole store over one engine: the queue, the deal ledger, parks, operator reads,
     readiness, the dashboard's hourly activity (``activity.py``), the gauges ``/metrics``
-    reads, reps' Google OAuth connections (``connections.py``), and the meetings API's meetings
-    and keys."""
+    reads, reps' Google OAuth connections (``connections.py``), the meetings API's meetings
+    and keys, and the Google paces (``pacing.py``)."""

@@ -104,3 +104,23 @@ def test_usage_limited_user_reads_but_cannot_write(emu: GoogleEmulator) -> None:
     assert insert(svc_b, event_body(new_id()))["status"] == "confirmed"
     emu.usage_limited.clear()
     assert insert(svc_a, event_body(new_id()))["status"] == "confirmed"
+
+
+def test_a_users_requests_past_the_rate_quota_are_refused(emu: GoogleEmulator) -> None:
+    rep_a, rep_b = REP, "other.rep@example.com"
+    svc_a, svc_b = make_service(emu, rep_a), make_service(emu, rep_b)
+    emu.limit_rate(3)
+    for _ in range(3):
+        insert(svc_a, event_body(new_id()))
+    with pytest.raises(HttpError) as err:
+        insert(svc_a, event_body(new_id()))
+    assert err.value.resp.status == 403
+    assert error_details(err.value)["errors"][0] == {
+        "domain": "usageLimits",
+        "reason": "rateLimitExceeded",
+        "message": "Rate Limit Exceeded",
+    }
+    assert emu.rate_refusals == 1
+    assert insert(svc_b, event_body(new_id()))["status"] == "confirmed"  # another user's own
+    emu.limit_rate(None)
+    assert insert(svc_a, event_body(new_id()))["status"] == "confirmed"

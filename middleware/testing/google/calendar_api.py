@@ -16,6 +16,7 @@ from .calendars import CalendarsResource
 from .events import EventsResource
 from .events_list import EventsList
 from .injection import FaultInjection
+from .quota import QuotaLimits
 from .responses import ApiError, Response
 from .scopes import CALENDAR_READ_SCOPES, READ_SCOPES, WRITE_SCOPES
 from .state import Token, norm, ordered
@@ -37,7 +38,7 @@ _FAULT_DEFAULTS = {
 }
 
 
-class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection):
+class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection, QuotaLimits):
     """The Calendar v3 surface the emulator serves."""
 
     @staticmethod
@@ -123,6 +124,9 @@ class CalendarApi(EventsResource, EventsList, CalendarsResource, FaultInjection)
                             "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
                         },
                     )
+                self._count_request(
+                    token.subject or ""
+                )  # QuotaLimits (quota.py), when a test set one
                 if op is None or calendar_id is None:
                     raise ApiError(404, "notFound", "Not Found")
                 if body_error or (raw_body and not isinstance(body, dict)):
