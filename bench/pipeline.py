@@ -59,6 +59,8 @@ class Run:
     token_fetches: int
     #: One event's latency if its delayed calls ran one after another (the issue's critical path).
     nominal_path: float
+    #: Google's rate-limit refusals (the quota case)
+    refusals: int = 0
 
     @property
     def per_second(self) -> float:
@@ -88,7 +90,14 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str, proc: Proc) 
     raise SystemExit(f"bench: timed out waiting for {what}: {proc.output()[-2000:]}")
 
 
-def one_run(concurrency: int, count: int, *, google_ms: float, crm_ms: float) -> Run:
+def one_run(
+    concurrency: int,
+    count: int,
+    *,
+    google_ms: float,
+    crm_ms: float,
+    quota_per_minute: int | None = None,
+) -> Run:
     with (
         workdir("bench-pipeline-") as tmp,
         GoogleEmulator() as google,
@@ -110,6 +119,8 @@ def one_run(concurrency: int, count: int, *, google_ms: float, crm_ms: float) ->
                 [f"c{deal}"],
             )
         google.inject_delay("insert", google_ms / 1000, times=FOREVER)
+        if quota_per_minute is not None:  # counted over one second, so the run takes seconds
+            google.limit_rate(quota_per_minute, window_seconds=1.0)
         crm.inject_delay("*", r"^/crm/", crm_ms / 1000, times=FOREVER)
         url = f"sqlite:///{tmp}/events.db"
         env = {
@@ -121,6 +132,11 @@ def one_run(concurrency: int, count: int, *, google_ms: float, crm_ms: float) ->
             "GOOGLE_SERVICE_ACCOUNT_FILE": google.write_key_file(tmp / "sa-key.json"),
             "GOOGLE_API_BASE_URL": google.base_url,
             "WORKER_CONCURRENCY": str(concurrency),
+            **(
+                {"GOOGLE_REP_REQUESTS_PER_MINUTE": str(quota_per_minute * 0.9)}
+                if quota_per_minute is not None
+                else {}
+            ),
             "LOG_LEVEL": "WARNING",
         }
         engine = make_engine(url)
@@ -158,6 +174,7 @@ def one_run(concurrency: int, count: int, *, google_ms: float, crm_ms: float) ->
             crm_calls=len(crm.requests) / count,
             google_calls=len(google.requests) / count,
             token_fetches=len(google.token_requests),
+            refusals=google.rate_refusals,
             nominal_path=(
                 sum(r["path"].startswith("/crm/") for r in crm.requests) * crm_ms
                 + sum(r.get("op") == "insert" for r in google.requests) * google_ms
@@ -173,8 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--google-ms", type=float, default=300.0)
     parser.add_argument("--crm-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
+    parser.add_argument(
+        "--quota",
+        action="store_true",
+        help="instead: 300 events for one rep against a per-rep quota the emulator enforces",
+    )
     args = parser.parse_args(argv)
     google_ms, crm_ms = (30.0, 10.0) if args.smoke else (args.google_ms, args.crm_ms)
+    if args.quota:
+        return quota_case(20 if args.smoke else 300, google_ms=google_ms, crm_ms=crm_ms)
     counts = SMOKE_COUNTS if args.smoke else FULL_COUNTS
     levels = sorted(set(args.concurrency) | {1})
     runs = {
@@ -218,6 +242,40 @@ def main(argv: list[str] | None = None) -> int:
             "token fetches",
         ],
         rows,
+    )
+    return 0
+
+
+#: The quota case's per-rep quota (requests a minute, counted over one second by the emulator)
+#: and the service's pace, 90 % of it.
+QUOTA_PER_MINUTE = 3000
+
+
+def quota_case(count: int, *, google_ms: float, crm_ms: float) -> int:
+    run = one_run(32, count, google_ms=google_ms, crm_ms=crm_ms, quota_per_minute=QUOTA_PER_MINUTE)
+    pace = QUOTA_PER_MINUTE * 0.9 / 60  # requests a second
+    expected = pace / run.google_calls  # events a second at the pace
+    print_table(
+        f"Quota: {count} events for one rep, Google allowing {QUOTA_PER_MINUTE} requests a "
+        f"minute per user (enforced), the service pacing at 90 %",
+        [
+            "events",
+            "events/s",
+            "pace-bound events/s",
+            "ratio",
+            "Google calls/event",
+            "rate-limit refusals",
+        ],
+        [
+            [
+                run.events,
+                run.per_second,
+                expected,
+                ratio(run.per_second, expected),
+                run.google_calls,
+                run.refusals,
+            ]
+        ],
     )
     return 0
 
