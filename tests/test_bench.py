@@ -64,3 +64,9 @@ def test_pickup_smoke_measures_both_workers() -> None:
     rows = _rows(_run("bench.pickup", "--smoke", "--store", "sqlite"))
     assert len(rows) == 1 and rows[0][1] == "20"  # every event was started
     assert all(float(v.replace(",", "")) > 0 for v in rows[0][2:6])
+
+
+def test_takeover_smoke_measures_both_rules() -> None:
+    [row] = _rows(_run("bench.takeover", "--smoke"))
+    ours, base = (float(v) for v in row[:2])
+    assert 0 < ours and 0 < base  # both workers' events were finished by the other
