@@ -69,4 +69,4 @@ def test_pickup_smoke_measures_both_workers() -> None:
 def test_takeover_smoke_measures_both_rules() -> None:
     [row] = _rows(_run("bench.takeover", "--smoke"))
     ours, base = (float(v) for v in row[:2])
-    assert 0 < ours and 0 < base  # both workers' events were finished by the other
+    assert ours > 0 and base > 0  # both workers' events were finished by the other
