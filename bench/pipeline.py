@@ -7,6 +7,9 @@ The Google emulator answers an events.insert after 300 ms and the HubSpot emulat
 call after 100 ms (``--google-ms``, ``--crm-ms``). For each concurrency the Procfile's
 ``worker`` line (``WORKER_CONCURRENCY=c``) books one demo per deal, fed by signed webhooks.
 
+The deals belong to 40 reps (a team), so Google's per-rep pace (``GOOGLE_REP_REQUESTS_PER_MINUTE``)
+is not what is measured; ``--quota`` measures it, with one rep.
+
 Printed per concurrency: events/s (first attempt started → last finished, from the attempts
 table), the bound ``c ÷ critical path`` where the critical path is the sum of the injected
 latencies of one event's calls (as if made one after another), their ratio, one event's wall
@@ -40,6 +43,7 @@ from middleware.testing.hubspot import HubSpotEmulator
 from tests.procs import Proc
 
 REP = "rep@seller.example"
+REPS = 40
 SECRET = "bench-client-secret-7d1e"
 RULES = REPO / "config" / "middleware.toml"
 FULL_COUNTS = {1: 30, 8: 240, 32: 1000}
@@ -103,7 +107,15 @@ def one_run(
         GoogleEmulator() as google,
         HubSpotEmulator() as crm,
     ):
-        crm.add_owner("101", REP, "Sam", "Rep")
+        # Many reps, as a sales team has: one rep's requests are paced at its Google quota
+        # (the --quota case measures that); one rep for everything would measure only the pace.
+        reps = (
+            [REP]
+            if quota_per_minute is not None
+            else [f"rep{n}@seller.example" for n in range(REPS)]
+        )
+        for n, rep in enumerate(reps):
+            crm.add_owner(str(101 + n), rep, "Sam", f"Rep{n}")
         deals = list(range(5000, 5000 + count))
         for deal in deals:
             crm.add_contact(f"c{deal}", f"buyer{deal}@acme.example", "Bo", "Buyer")
@@ -113,7 +125,7 @@ def one_run(
                     "dealname": f"Acme {deal}",
                     "dealstage": "demoscheduled",
                     "pipeline": "default",
-                    "hubspot_owner_id": "101",
+                    "hubspot_owner_id": str(101 + deal % len(reps)),
                     "demo_start_time": "2030-01-07T15:00:00Z",
                 },
                 [f"c{deal}"],
