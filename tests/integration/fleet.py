@@ -1,0 +1,348 @@
+"""A fleet of the service's processes on one store, started as the Procfile says, fed signed
+HubSpot webhooks, and the audit of what it did against the CONTRACT.md guarantees.
+
+Shared by the scale and fault tests (``test_scale.py``, ``test_load_faults.py``,
+``test_pg_terminated.py``) and by ``python -m bench.load_faults``:
+
+* :func:`seed_deals` and :func:`deliveries`: deals in the HubSpot emulator, one "entered Demo
+  Scheduled" notification each, more events for random deals and HubSpot's exact redeliveries;
+* :class:`Fleet`: ``web`` and ``worker`` processes from the Procfile; SIGKILL and restart a worker;
+* :func:`post_batches`: the notifications in signed batches, spread over the ``web`` processes;
+* :func:`audit`: what the store, Google's and HubSpot's emulators hold at the end, and
+  :meth:`Audit.problems`, every guarantee that does not hold.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import signal
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from middleware.database import make_engine, upgrade_schema
+from middleware.meetings import calendar_event_id
+from middleware.schema import metadata
+from middleware.store import Store
+from middleware.testing.google import GoogleEmulator
+from middleware.testing.hubspot import HubSpotEmulator
+from tests.builders import SECRET, base_env, hubspot_headers, notification
+from tests.integration.conftest import FAST_RULES, REP
+from tests.procs import Proc, free_port
+
+PORTAL = "62515"
+OWNER = "101"
+#: how a retry or takeover may have ended an attempt that was not the last
+NOT_LAST = ("abandoned", "retrying", "released", "parked")
+
+
+def fleet_env(
+    google: GoogleEmulator, hubspot: HubSpotEmulator, workdir: Path, database_url: str, **extra: str
+) -> dict[str, str]:
+    """The environment of every process: the emulators, the store, the shipped rules with fast
+    retries (``FAST_RULES``), short leases so that a killed worker's events are taken over
+    within seconds."""
+    return base_env(
+        workdir,
+        FAST_RULES,
+        DATABASE_URL=database_url,
+        GOOGLE_SERVICE_ACCOUNT_FILE=google.write_key_file(workdir / "sa-key.json"),
+        GOOGLE_API_BASE_URL=google.base_url,
+        HUBSPOT_ACCESS_TOKEN=hubspot.access_token,
+        HUBSPOT_API_BASE_URL=hubspot.base_url,
+        **{
+            "WORKER_LEASE_SECONDS": "5",
+            "WORKER_POLL_SECONDS": "0.1",
+            "WEB_CONCURRENCY": "2",
+            **extra,
+        },
+    )
+
+
+def empty_postgresql(url: str) -> None:
+    """Bring the schema of ``url`` up to date and empty every table."""
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def seed_deals(hubspot: HubSpotEmulator, deals: Sequence[int]) -> None:
+    """Each deal in Demo Scheduled with a start, owned by ``REP``, with one contact."""
+    hubspot.add_owner(OWNER, REP)
+    for deal in deals:
+        hubspot.add_contact(f"c{deal}", f"buyer{deal}@acme.example", "Bo", "Buyer")
+        hubspot.add_deal(
+            str(deal),
+            {
+                "dealname": f"Acme {deal}",
+                "dealstage": "demoscheduled",
+                "hubspot_owner_id": OWNER,
+                "demo_start_time": "2030-01-07T15:00:00Z",
+            },
+            [f"c{deal}"],
+        )
+
+
+def deliveries(
+    deals: Sequence[int], events: int, rng: random.Random, *, redeliveries: int = 0
+) -> list[dict[str, Any]]:
+    """``events`` distinct notifications (one per deal, then more stage changes of random deals,
+    each its own event) and ``redeliveries`` exact repeats of random ones (HubSpot's retries,
+    stored once), shuffled."""
+    base = [notification(d, event_id=d, occurred_at=1_795_000_000_000 + d) for d in deals]
+    more = itertools.count(10**6)
+    while len(base) < events:
+        base.append(notification(rng.choice(deals), event_id=next(more)))
+    repeats = [dict(rng.choice(base), attemptNumber=rng.randint(1, 9)) for _ in range(redeliveries)]
+    items = base + repeats
+    rng.shuffle(items)
+    return items
+
+
+def post_batches(webs: Sequence[Proc], items: Sequence[dict[str, Any]], batch: int = 50) -> int:
+    """Post ``items`` in signed batches of ``batch``, one ``web`` after another; the events
+    stored. An answer 503 (the store cannot take the write) is sent again after its
+    ``Retry-After`` (at most 1 s here), as HubSpot does; any other answer but 200 fails."""
+    stored = 0
+    session = requests.Session()
+    for n, start in enumerate(range(0, len(items), batch)):
+        web = webs[n % len(webs)]
+        body = json.dumps(list(items[start : start + batch])).encode()
+        uri = f"{web.url}/webhooks/hubspot"
+        for _ in range(30):
+            response = session.post(
+                uri, data=body, headers=hubspot_headers(body, uri, secret=SECRET), timeout=30
+            )
+            if response.status_code != 503:
+                break
+            time.sleep(min(1.0, float(response.headers.get("Retry-After", 1))))
+        assert response.status_code == 200, response.text
+        stored += response.json()["stored"]
+    return stored
+
+
+def wait_until_holding(engine: Engine, pid: int, timeout: float = 60) -> bool:
+    """Until the worker process ``pid`` holds at least one event (its leases name host:pid);
+    False after ``timeout``."""
+    query = text(
+        "SELECT count(*) FROM events WHERE status = 'processing' AND lease_owner LIKE :owner"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(query, {"owner": f"%:{pid}/%"}).scalar_one():
+                return True
+        time.sleep(0.02)
+    return False
+
+
+class Fleet:
+    """``webs`` ``web`` and ``workers`` ``worker`` processes from the Procfile, in ``workdir``
+    (their logs too). A context manager: the webs are ready when it is entered, and every
+    process is stopped when it is left."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, *, webs: int, workers: int) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.workers_wanted = workers
+        self.webs = [self._start("web", f"web{i}", port=free_port()) for i in range(webs)]
+        self.workers: list[Proc] = []
+        #: workers SIGKILLed by :meth:`kill_worker`
+        self.kills = 0
+
+    def _start(self, kind: str, name: str, port: int | None = None) -> Proc:
+        return Proc(kind, self.env, cwd=self.workdir, log=self.workdir / f"{name}.log", port=port)
+
+    def __enter__(self) -> Fleet:
+        try:
+            for web in self.webs:
+                web.wait_ready(timeout=60)
+            self.workers = [self._start("worker", f"worker{i}") for i in range(self.workers_wanted)]
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def kill_worker(self, index: int) -> None:
+        """SIGKILL worker ``index`` (its whole process group, no goodbye) and start a new one."""
+        proc = self.workers[index]
+        proc.kill(signal.SIGKILL)
+        proc.stop()
+        self.kills += 1
+        self.workers[index] = self._start("worker", f"worker{index}-{self.kills}")
+
+    def stop(self) -> None:
+        for proc in self.workers + self.webs:
+            proc.stop()
+
+    def wait_finished(
+        self, store: Store, timeout: float, *, also: Callable[[], bool] | None = None
+    ) -> None:
+        """Until no event is left pending, retrying or processing (and ``also()``, if given, is
+        true); AssertionError after ``timeout`` with the store's counts."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (also is None or also()) and store.count_unfinished() == 0:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"unfinished after {timeout:.0f} s: {store.status_counts()}")
+
+
+@dataclass
+class Audit:
+    """What the run left: the store's events and attempts, Google's events, HubSpot's PATCHes."""
+
+    accepted: int  #: events the webhooks' answers said were stored
+    statuses: dict[str, int]
+    deals: int
+    calendar_events: int  #: every event in Google, cancelled ones included
+    deals_without_event: list[str]
+    deals_with_several: list[str]
+    foreign_events: list[str]  #: ids that are no deal's deterministic id
+    patches: int
+    deals_not_patched_once: list[str]
+    wrong_links: list[str]  #: deals whose write-back is not their Calendar event's link and id
+    extra_calendar_events: int = 0
+    extra_write_backs: int = 0
+    retries: Counter[str] = field(
+        default_factory=Counter
+    )  #: attempts that were not the last, by reason
+    unexplained: list[str] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def lost(self) -> int:
+        """Accepted events that did not end ``succeeded``."""
+        return self.accepted - self.statuses.get("succeeded", 0)
+
+    @property
+    def duplicates(self) -> int:
+        """Calendar events beyond one per deal (or of no deal), write-backs beyond one."""
+        return self.extra_calendar_events + len(self.foreign_events) + self.extra_write_backs
+
+    def problems(self) -> list[str]:
+        """Every guarantee that does not hold, in words (empty when all hold)."""
+        found = []
+        if self.stored != self.accepted:
+            found.append(f"{self.accepted} events accepted, {self.stored} in the store")
+        if self.lost:
+            found.append(f"{self.lost} events did not succeed: {self.statuses}")
+        for what, items in (
+            ("deals without a Calendar event", self.deals_without_event),
+            ("deals with several Calendar events", self.deals_with_several),
+            ("Calendar events of no deal", self.foreign_events),
+            ("deals not written back exactly once", self.deals_not_patched_once),
+            ("deals written back with another link or id", self.wrong_links),
+            ("attempts not explained", self.unexplained),
+        ):
+            if items:
+                found.append(f"{len(items)} {what}: {items[:5]}")
+        return found
+
+
+def audit(
+    store: Store,
+    google: GoogleEmulator,
+    hubspot: HubSpotEmulator,
+    deals: Sequence[int],
+    accepted: int,
+) -> Audit:
+    """Check every deal, every Calendar event, every write-back and every attempt."""
+    by_id = {calendar_event_id("hubspot", PORTAL, str(d)): str(d) for d in deals}
+    per_deal: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    foreign = []
+    gevents = google.all_events()
+    for event in gevents:
+        if event["id"] in by_id:
+            per_deal[by_id[event["id"]]].append(event)
+        else:
+            foreign.append(event["id"])
+    patched: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for patch in hubspot.patches:
+        patched[patch["deal_id"]].append(patch["properties"])
+    wrong = []
+    for deal, events in per_deal.items():
+        if len(events) == 1 and len(patched.get(deal, ())) == 1:
+            link = _video_link(events[0])
+            props = patched[deal][0]
+            if (props.get("demo_meet_url"), props.get("demo_calendar_event_id")) != (
+                link,
+                events[0]["id"],
+            ):
+                wrong.append(deal)
+    retries, unexplained = _attempts(store.engine)
+    names = [str(d) for d in deals]
+    return Audit(
+        accepted=accepted,
+        statuses={k: v for k, v in store.status_counts().items() if v},
+        deals=len(deals),
+        calendar_events=len(gevents),
+        deals_without_event=[d for d in names if d not in per_deal],
+        deals_with_several=[d for d in names if len(per_deal.get(d, ())) > 1],
+        foreign_events=foreign,
+        patches=len(hubspot.patches),
+        deals_not_patched_once=[d for d in names if len(patched.get(d, ())) != 1],
+        wrong_links=wrong,
+        extra_calendar_events=sum(len(e) - 1 for e in per_deal.values()),
+        extra_write_backs=sum(len(p) - 1 for p in patched.values()),
+        retries=retries,
+        unexplained=unexplained,
+    )
+
+
+def _video_link(event: dict[str, Any]) -> str | None:
+    points = (event.get("conferenceData") or {}).get("entryPoints") or []
+    return next((p["uri"] for p in points if p.get("entryPointType") == "video"), None)
+
+
+def _attempts(engine: Engine) -> tuple[Counter[str], list[str]]:
+    """Every attempt that was not its event's last, by reason (``released`` for a graceful
+    give-back); and those not explained: a missing attempt, a last one that did not succeed, an
+    earlier one without an outcome that says why it was not the last."""
+    rows = text(
+        "SELECT e.id, e.attempts, a.number, a.outcome, a.error_reason FROM events e "
+        "LEFT JOIN attempts a ON a.event_id = e.id ORDER BY e.id, a.number"
+    )
+    history: dict[int, list[Any]] = defaultdict(list)
+    counts: dict[int, int] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(rows):
+            counts[row.id] = row.attempts
+            if row.number is not None:
+                history[row.id].append(row)
+    retries: Counter[str] = Counter()
+    unexplained = []
+    for event_id, attempts in counts.items():
+        tries = history.get(event_id, [])
+        if [a.number for a in tries] != list(range(1, attempts + 1)) or not tries:
+            unexplained.append(
+                f"event {event_id}: attempts {[a.number for a in tries]} of {attempts}"
+            )
+            continue
+        if tries[-1].outcome != "succeeded":
+            unexplained.append(f"event {event_id}: last attempt {tries[-1].outcome}")
+        for a in tries[:-1]:
+            reason = a.error_reason or ("released" if a.outcome == "released" else None)
+            if a.outcome not in NOT_LAST or reason is None:
+                unexplained.append(f"event {event_id} attempt {a.number}: {a.outcome} {reason}")
+            else:
+                retries[reason] += 1
+    return retries, unexplained
