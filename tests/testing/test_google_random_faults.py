@@ -77,6 +77,14 @@ def test_a_fault_after_processing_makes_the_change_and_loses_the_answer(emu, svc
     assert len(emu.events(REP)) == 1
 
 
+def test_a_429_is_never_carried_out(emu, svc):
+    emu.fail_randomly(1.0, statuses=(429,), ops=("insert",), after_processing=1.0)
+    with pytest.raises(HttpError) as exc:
+        insert(svc, event_body(new_id()))
+    assert exc.value.resp.status == 429
+    assert emu.events(REP) == [] and emu.requests[-1]["random_fault"] == "before"
+
+
 def test_the_token_endpoint_fails_too_unless_left_out(emu):
     emu.fail_randomly(1.0, statuses=(503,))
     with pytest.raises(RefreshError):

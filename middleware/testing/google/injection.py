@@ -113,8 +113,8 @@ class FaultInjection(EmulatorState):
     ) -> None:
         """From now on each request of ``ops`` (default: every op, the token endpoint
         included) fails with probability ``rate``, answering a status drawn from ``statuses``
-        with Google's error body for it; of those, a share ``after_processing`` is carried out
-        first and only its answer is the error (see ``random_faults``). Scheduled faults
+        with Google's error body for it; of the 5xx ones, a share ``after_processing`` is
+        carried out first and only its answer is the error (see ``random_faults``). Scheduled faults
         (``inject_fault``) go first. Draws come from ``random.Random(seed)``.
         ``fail_randomly(0)`` or ``clear_faults()`` stops it; :attr:`random_faults_injected`
         counts what was drawn. Raises ValueError for a rate outside 0–1 or an unknown op."""

@@ -1,10 +1,11 @@
 """Faults at random: every request of some ops fails with a given probability (a bad day at
 Google), for load tests where scheduled faults (``inject_fault``) would be too regular.
 
-Google documents that any call may answer 500 or 503 ``backendError`` ("retry using
-exponential backoff") or 429 ``rateLimitExceeded``, and that a 5xx may come after the request
-was carried out (errors guide, ref §2.2: "the request may have succeeded"). So a random fault
-is drawn before the request is carried out (nothing changes) or, with ``after_processing``,
+Google's errors guide (ref §2.2) lists 500 ``backendError`` and 429 ``rateLimitExceeded``,
+both to be retried with exponential backoff; a 503 is what a front end answers while the
+backend is away. A 5xx does not say whether the write was made before the failure (nothing in
+Google's documentation says it was not); a 429 refused it. So a random fault is drawn before
+the request is carried out (nothing changes) or, for a 5xx and with ``after_processing``,
 after it (the change is made and its answer lost), which is what makes a retry meet a 409.
 
 The draws come from one ``random.Random(seed)``: the sequence of draws is the same every run;
@@ -40,8 +41,8 @@ class RandomFault:
 @dataclass
 class RandomFaults:
     """The armed random-failure mode: ``rate`` of the requests of ``ops`` fail, each with a
-    status drawn from ``statuses``; ``after_processing`` of those fail after being carried
-    out. ``injected`` counts the faults drawn, by status. Not thread-safe: the emulator draws
+    status drawn from ``statuses``; ``after_processing`` of the 5xx ones fail after being
+    carried out. ``injected`` counts the faults drawn, by status. Not thread-safe: the emulator draws
     under its lock."""
 
     rate: float
@@ -74,4 +75,5 @@ class RandomFaults:
             return None
         status = self.rng.choice(self.statuses)
         self.injected[status] += 1
-        return RandomFault(status, self.rng.random() < self.after_processing)
+        after = self.rng.random() < self.after_processing
+        return RandomFault(status, after and status >= 500)
