@@ -111,9 +111,11 @@ def deliveries(
     return items
 
 
-def post_batches(webs: Sequence[Proc], items: Sequence[dict[str, Any]], batch: int = 50) -> int:
-    """Post ``items`` in signed batches of ``batch``, one ``web`` after another; the events
-    stored. An answer 503 (the store cannot take the write) is sent again after its
+def post_batches(
+    webs: Sequence[Proc], items: Sequence[dict[str, Any]], batch: int = 50, *, pause: float = 0
+) -> int:
+    """Post ``items`` in signed batches of ``batch``, one ``web`` after another, ``pause``
+    seconds apart; the events stored. An answer 503 (the store cannot take the write) is sent again after its
     ``Retry-After`` (at most 1 s here), as HubSpot does; any other answer but 200 fails."""
     stored = 0
     session = requests.Session()
@@ -130,6 +132,7 @@ def post_batches(webs: Sequence[Proc], items: Sequence[dict[str, Any]], batch: i
             time.sleep(min(1.0, float(response.headers.get("Retry-After", 1))))
         assert response.status_code == 200, response.text
         stored += response.json()["stored"]
+        time.sleep(pause)
     return stored
 
 
