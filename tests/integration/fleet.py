@@ -136,17 +136,20 @@ def post_batches(
     return stored
 
 
+def holders(engine: Engine) -> set[int]:
+    """The pids of the worker processes holding an event now (a lease names host:pid/token)."""
+    query = text("SELECT DISTINCT lease_owner FROM events WHERE status = 'processing'")
+    with engine.connect() as conn:
+        owners = conn.execute(query).scalars().all()
+    return {int(owner.split("/")[0].rsplit(":", 1)[1]) for owner in owners if owner}
+
+
 def wait_until_holding(engine: Engine, pid: int, timeout: float = 60) -> bool:
-    """Until the worker process ``pid`` holds at least one event (its leases name host:pid);
-    False after ``timeout``."""
-    query = text(
-        "SELECT count(*) FROM events WHERE status = 'processing' AND lease_owner LIKE :owner"
-    )
+    """Until the worker process ``pid`` holds at least one event; False after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.execute(query, {"owner": f"%:{pid}/%"}).scalar_one():
-                return True
+        if pid in holders(engine):
+            return True
         time.sleep(0.02)
     return False
 
