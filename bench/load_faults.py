@@ -151,7 +151,7 @@ def run(
         accepted = int(posted["accepted"])  # type: ignore[call-overload]
         found = audit(store, google, hubspot, deal_ids, accepted)
         report = Report(
-            events=accepted,
+            events=found.stored,
             notifications=len(items),
             deals=deals,
             webs=webs,

@@ -76,7 +76,9 @@ def test_terminated_connections_lose_nothing_and_double_nothing(
     assert len(killed) == 8 and sum(killed) >= 8, killed  # the workers' connections, each time
     assert all(alive), "a process died of a terminated connection"
     assert found.problems() == []
-    assert accepted == 400 and found.duplicates == 0
+    # Each of the 400 events stored once (a webhook answered 503 after its commit went through
+    # is a duplicate when sent again, so the answers may count fewer).
+    assert found.stored == 400 and accepted <= 400 and found.duplicates == 0
     # A connection lost mid-attempt is retried as what it is, never as a bug with a traceback.
     assert "internal_error" not in found.retries, found.retries
     assert "unexpected error" not in logs
