@@ -39,15 +39,14 @@ from middleware.store import Store
 from middleware.testing.google import GoogleEmulator
 from middleware.testing.hubspot import HubSpotEmulator
 from tests.integration.fleet import (
-    Audit,
     Fleet,
-    audit,
     deliveries,
     fleet_env,
     holders,
     post_batches,
     seed_deals,
 )
+from tests.integration.fleet_audit import Audit, audit
 
 FIRST_DEAL = 20_000
 

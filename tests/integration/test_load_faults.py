@@ -22,7 +22,7 @@ def test_load_with_google_faults_and_killed_workers(pg_database_url: str, tmp_pa
     assert (report.events, found.lost, found.duplicates) == (600, 0, 0)
     assert report.notifications == 630  # 5 % redeliveries, stored once
     # The faults happened, and each retry says which one it was.
-    assert report.kills >= 3 and found.retries["lease_expired"] >= 1, (report.kills, found.retries)
+    assert report.kills >= 2 and found.retries["lease_expired"] >= 1, (report.kills, found.retries)
     injected = sum(report.faults.values())
     assert 0.1 * report.google_calls <= injected <= 0.3 * report.google_calls, report.faults
     assert found.retries["google_unavailable"] + found.retries["google_rate_limited"] >= 10

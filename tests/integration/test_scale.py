@@ -15,7 +15,6 @@ from middleware.testing.google import GoogleEmulator
 from middleware.testing.hubspot import HubSpotEmulator
 from tests.integration.fleet import (
     Fleet,
-    audit,
     deliveries,
     empty_postgresql,
     fleet_env,
@@ -23,6 +22,7 @@ from tests.integration.fleet import (
     seed_deals,
     wait_until_holding,
 )
+from tests.integration.fleet_audit import audit
 
 
 def _run_scenario(
