@@ -13,6 +13,10 @@ remote call with the parks, and turns what happened into the event's outcome:
 The event id and Meet URL are recorded in the store *before* the CRM write-back, so a crash
 between the two never loses the link; the write-back is skipped when the deal holds both.
 
+A store fault during the attempt (its connection terminated, a deadlock) retries the event
+with that ``store_*`` reason; recording the outcome is tried again on the pool's next connection
+a few times before the fault is left to the worker (and the lease to expire).
+
 Parking: a :class:`RetryableError` with ``park_scope`` (an account- or rep-wide wait) parks its
 scope in the store and the event waits until the park ends, spending no attempt. Before calling
 the CRM for an account, or Google for a rep, an active park of that scope (or of all of Google)
@@ -23,10 +27,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from middleware import logs, metrics
 from middleware.crm.base import CRMClient
@@ -37,9 +44,14 @@ from middleware.model import FAILED, RETRYING, SKIPPED, SUCCEEDED, Deal
 from middleware.retry import GOOGLE_PROJECT_SCOPE, RetryPolicy, account_scope, rep_scope
 from middleware.rules import Rules
 from middleware.store import Claim, Store, utcnow
+from middleware.store.faults import store_fault
 from middleware.store.parks import Park
 
 log = logging.getLogger(__name__)
+
+#: pauses between tries of recording an outcome when the store failed (a broken connection is
+#: replaced by the pool's next one); after the last, the lease is left to expire
+RECORD_RETRY_PAUSES = (0.2, 0.5, 1.0)
 
 
 class CalendarMeeting(Protocol):
@@ -138,17 +150,7 @@ class Pipeline:
     def run(self, claim: Claim) -> Outcome:
         """Process ``claim`` and record the outcome (only if this worker still holds the lease)."""
         outcome = self._outcome(claim)
-        recorded = self.store.finish(
-            claim,
-            outcome.status,
-            reason=outcome.reason,
-            message=outcome.message,
-            retry_at=outcome.retry_at,
-            park=outcome.parked,
-            action=outcome.action,
-        )
-        if not recorded:
-            log.warning("event %s: lease lost before the outcome was recorded", claim.event_id)
+        self._record(claim, outcome)
         log.info(
             "event %s (%s deal %s, attempt %s): %s%s%s%s",
             claim.event_id,
@@ -162,6 +164,43 @@ class Pipeline:
             extra={"status": outcome.status, "action": outcome.action, "reason": outcome.reason},
         )
         return outcome
+
+    def _record(self, claim: Claim, outcome: Outcome) -> None:
+        """``store.finish`` the attempt; after a store fault (a connection terminated or broken
+        mid-way, a deadlock) try again with the pool's next connection, ``RECORD_RETRY_PAUSES``
+        apart, then raise it (the worker logs it and the lease expires: the event is taken
+        over). Finishing is conditional on the lease, so a try whose answer was lost but which
+        was committed makes the next one change nothing."""
+        for tried, pause in enumerate((*RECORD_RETRY_PAUSES, None)):
+            try:
+                recorded = self.store.finish(
+                    claim,
+                    outcome.status,
+                    reason=outcome.reason,
+                    message=outcome.message,
+                    retry_at=outcome.retry_at,
+                    park=outcome.parked,
+                    action=outcome.action,
+                )
+            except SQLAlchemyError as exc:
+                fault = store_fault(exc)
+                if pause is None or fault is None:
+                    raise
+                log.warning(
+                    "event %s: cannot record the outcome yet (%s: %s); trying again",
+                    claim.event_id,
+                    fault.reason,
+                    fault.detail,
+                )
+                time.sleep(pause)
+                continue
+            if not recorded:
+                log.warning(
+                    "event %s: outcome not recorded: the lease was lost to another worker%s",
+                    claim.event_id,
+                    ", or an earlier try recorded it" if tried else "",
+                )
+            return
 
     def _outcome(self, claim: Claim) -> Outcome:
         try:
@@ -177,13 +216,34 @@ class Pipeline:
             return self._retry_or_fail(claim, exc)
         except PermanentError as exc:
             return Outcome(FAILED, exc.reason, exc.message)
-        except Exception as exc:  # a bug or an unmapped library error: retry, bounded
-            log.exception("event %s: unexpected error", claim.event_id)
+        except SQLAlchemyError as exc:
+            fault = store_fault(exc)
+            if fault is None:  # a constraint, a value too long…: a bug
+                return self._unexpected(claim, exc)
+            # The attempt's own store call failed (a connection terminated or broken, a
+            # deadlock): a transient fault, recorded on a fresh connection and retried.
+            log.warning(
+                "event %s: the event store failed during the attempt (%s: %s); retrying",
+                claim.event_id,
+                fault.reason,
+                fault.detail,
+            )
             error = RetryableError(
-                "internal_error", f"unexpected {type(exc).__name__} (see the worker log)"
+                fault.reason,
+                f"the event store failed during this attempt ({fault.reason}); it is tried "
+                "again, and whatever it made in Google is found again by its event id",
             )
             return self._retry_or_fail(claim, error)
+        except Exception as exc:  # a bug or an unmapped library error: retry, bounded
+            return self._unexpected(claim, exc)
         return Outcome(SUCCEEDED, meet_url=done.meet_url, action=done.action)
+
+    def _unexpected(self, claim: Claim, exc: Exception) -> Outcome:
+        log.exception("event %s: unexpected error", claim.event_id)
+        error = RetryableError(
+            "internal_error", f"unexpected {type(exc).__name__} (see the worker log)"
+        )
+        return self._retry_or_fail(claim, error)
 
     def _retry_or_fail(self, claim: Claim, exc: MiddlewareError) -> Outcome:
         decision = self.policy.decide(

@@ -68,6 +68,20 @@ def rules_file(tmp_path: Path, text: str | None = None, name: str = "middleware.
     return path
 
 
+def base_env(tmp_path: Path, rules: str | None = None, **env: str | None) -> dict[str, str]:
+    """An environment mapping for the service (``load_settings`` or a process): SQLite in
+    ``tmp_path``, the rules ``rules`` (default: the shipped ones) written there, the test
+    secrets; ``env`` adds or overrides (None removes)."""
+    base: dict[str, str | None] = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/events.db",
+        "MIDDLEWARE_CONFIG": str(rules_file(tmp_path, rules)),
+        "HUBSPOT_CLIENT_SECRET": SECRET,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    base.update(env)
+    return {k: v for k, v in base.items() if v is not None}
+
+
 def shown(store: Any, event_id: int) -> dict[str, Any]:
     """Event ``event_id`` exactly as the admin API shows it (``GET /admin/events/<id>``)."""
     from middleware.json_shapes import event_json

@@ -17,7 +17,7 @@ from middleware.database import make_engine, upgrade_schema
 from middleware.schema import metadata
 from middleware.settings import Settings, load_settings
 from middleware.store import Store
-from tests.builders import ADMIN_TOKEN, SECRET, rules_file
+from tests.builders import base_env
 
 # The PostgreSQL server the store tests run against (CONTRACT.md: 127.0.0.1:5432, trust auth).
 PG_SERVER_URL = os.environ.get(
@@ -30,14 +30,7 @@ def make_env(tmp_path: Path) -> Callable[..., dict[str, str]]:
     """An environment mapping for ``load_settings``: SQLite in tmp_path, the shipped rules."""
 
     def _make(rules: str | None = None, **env: str | None) -> dict[str, str]:
-        base: dict[str, str | None] = {
-            "DATABASE_URL": f"sqlite:///{tmp_path}/events.db",
-            "MIDDLEWARE_CONFIG": str(rules_file(tmp_path, rules)),
-            "HUBSPOT_CLIENT_SECRET": SECRET,
-            "ADMIN_TOKEN": ADMIN_TOKEN,
-        }
-        base.update(env)
-        return {k: v for k, v in base.items() if v is not None}
+        return base_env(tmp_path, rules, **env)
 
     return _make
 

@@ -67,7 +67,16 @@ class DealLedger(StoreBase):
         """Remember the live Calendar event and Meet URL before anything is written to the CRM."""
         if not meet_url:
             raise ValueError("refusing to record an empty Meet URL")
-        with self.engine.begin() as conn:  # the deal and the event together
+        # The event and the deal together, the event's row first: every transaction that
+        # writes both (claim, renew, finish) locks them in that order, so on PostgreSQL two of
+        # them can never wait for each other (a deal-then-event order here deadlocked with
+        # the heartbeat's renew of the same claim).
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(events)
+                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
+                .values(meet_url=meet_url, calendar_event_id=calendar_event_id)
+            )
             self._set_deal(
                 claim,
                 conn=conn,
@@ -78,11 +87,6 @@ class DealLedger(StoreBase):
                 spec_fingerprint=spec_fingerprint,
                 meeting_state="live",
                 event_series=series,
-            )
-            conn.execute(
-                update(events)
-                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
-                .values(meet_url=meet_url, calendar_event_id=calendar_event_id)
             )
 
     def record_cancelled(self, claim: Claim) -> None:

@@ -131,9 +131,10 @@ class Stack:
         ids: list[int] = []
         for path, body, headers in self.crm.requests(list(webhooks)):
             response = self.client.post(path, data=body, headers=headers)
-            assert response.status_code == 200, response.json
-            total.update({k: v for k, v in response.json.items() if isinstance(v, int)})
-            ids.extend(response.json.get("event_ids", []))
+            answer = response.json
+            assert response.status_code == 200 and answer is not None, answer
+            total.update({k: v for k, v in answer.items() if isinstance(v, int)})
+            ids.extend(answer.get("event_ids", []))
         return {**total, "event_ids": ids}
 
     def work(self, timeout: float = 60) -> None:

@@ -29,7 +29,8 @@ Usage::
         svc = build("calendar", "v3", credentials=creds, static_discovery=True, cache_discovery=False,
                     client_options={"api_endpoint": emu.base_url + "calendar/v3/"})
 
-Test hooks: ``inject_fault`` / ``inject_delay`` / ``hold`` (see ``Hold``), ``refuse_subject``,
+Test hooks: ``inject_fault`` / ``inject_delay`` / ``hold`` (see ``Hold``), ``fail_randomly``
+(a share of every call fails, seeded), ``refuse_subject``,
 ``conference_pending_reads`` / ``conference_fail``, ``usage_limited`` (per-user quotaExceeded),
 ``revoke_tokens``, the consent screen's ``signed_in`` / ``consent_denied`` /
 ``consent_unticked``, ``revoke_grants`` and the request logs ``requests`` / ``token_requests`` /
@@ -39,7 +40,8 @@ Modules: ``emulator`` (the class, lifecycle, state inspection), ``server`` (HTTP
 ``tokens`` (the token endpoint), ``user_oauth`` (consent, user grants, revocation), ``calendar_api`` (routing, auth, events.get/delete),
 ``events`` (insert/patch/update), ``events_list``, ``recurring`` (recurrence, instances),
 ``calendars`` (calendars.get),
-``conferences`` (Meet), ``injection`` + ``hold`` (faults, delays, holds), ``state``,
+``conferences`` (Meet), ``injection`` + ``hold`` + ``random_faults`` (faults, delays, holds),
+``quota`` (a per-user rate), ``state``,
 ``responses``, ``scopes``, ``times``, ``keys``.
 """
 

@@ -1,14 +1,16 @@
-"""Fault, delay, wire-fault and hold injection, and the request pipeline every endpoint runs
-through: delay -> fault -> (wire fault before) -> (hold) -> compute under the lock -> log ->
-(hold) -> (wire fault after)."""
+"""Fault, delay, wire-fault, random-fault and hold injection, and the request pipeline every
+endpoint runs through: delay -> fault (scheduled, else random) -> (wire fault before) -> (hold)
+-> compute under the lock -> log -> (hold) -> (random fault after) -> (wire fault after)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 
 from middleware.testing.delivery import Delivery
 
 from .hold import Hold
+from .random_faults import RandomFault, RandomFaults
 from .responses import Response
 from .state import OPS, EmulatorState
 
@@ -100,6 +102,35 @@ class FaultInjection(EmulatorState):
         with self._lock:
             self._wire[op].append(entry)
 
+    def fail_randomly(
+        self,
+        rate: float,
+        *,
+        statuses: Iterable[int] = (500, 503, 429),
+        seed: int | str | None = 0,
+        ops: Iterable[str] = OPS,
+        after_processing: float = 0.0,
+    ) -> None:
+        """From now on each request of ``ops`` (default: every op, the token endpoint
+        included) fails with probability ``rate``, answering a status drawn from ``statuses``
+        with Google's error body for it; of the 5xx ones, a share ``after_processing`` is
+        carried out first and only its answer is the error (see ``random_faults``). Scheduled faults
+        (``inject_fault``) go first. Draws come from ``random.Random(seed)``.
+        ``fail_randomly(0)`` or ``clear_faults()`` stops it; :attr:`random_faults_injected`
+        counts what was drawn. Raises ValueError for a rate outside 0–1 or an unknown op."""
+        names = tuple(ops)
+        for op in names:
+            self._check_op(op)
+        armed = RandomFaults.armed(rate, statuses, names, after_processing, seed)
+        with self._lock:
+            self._random = armed if rate else None
+
+    @property
+    def random_faults_injected(self) -> Counter[int]:
+        """The random faults answered since ``fail_randomly`` was last called, by status."""
+        with self._lock:
+            return Counter(self._random.injected) if self._random else Counter()
+
     def hold(self, op: str, *, commit_first: bool = True) -> Hold:
         """Park the next ``op`` request.  With ``commit_first`` its effect is applied to the state
         before it blocks; otherwise it is applied after ``release()``.  See ``Hold``."""
@@ -117,6 +148,7 @@ class FaultInjection(EmulatorState):
                 self._faults[op].clear()
                 self._delays[op].clear()
                 self._wire[op].clear()
+            self._random = None
 
     @staticmethod
     def _check_op(op: str) -> None:
@@ -144,6 +176,10 @@ class FaultInjection(EmulatorState):
             if fault["remaining"] <= 0:
                 queue.pop(0)
             return fault
+
+    def _draw_random(self, op: str) -> RandomFault | None:
+        with self._lock:
+            return self._random.draw(op) if self._random else None
 
     def _take_wire(self, op: str) -> dict | None:
         with self._lock:
@@ -177,14 +213,22 @@ class FaultInjection(EmulatorState):
         fault_response: Callable[[dict], Response],
         compute: Callable[[], Response],
     ) -> Response:
-        """Shared pipeline: delay -> fault -> (wire fault before) -> (hold) -> compute under
-        lock -> log -> (hold) -> (wire fault after)."""
+        """Shared pipeline: delay -> fault (scheduled, else random) -> (wire fault before) ->
+        (hold) -> compute under lock -> (random fault after) -> log -> (hold) -> (wire fault
+        after)."""
         wire: dict | None = None
+        drawn: RandomFault | None = None
         if op is not None:
             delay = self._take_delay(op)
             if delay:
                 self._stopping.wait(delay)
             fault = self._take_fault(op)
+            if fault is None:
+                drawn = self._draw_random(op)
+                if drawn is not None:
+                    entry["random_fault"] = "after" if drawn.after_processing else "before"
+                    if not drawn.after_processing:
+                        fault = drawn.as_fault()
             if fault is not None:
                 response = fault_response(fault)
                 entry["status"] = response.status
@@ -208,6 +252,11 @@ class FaultInjection(EmulatorState):
                 hold.released.wait()
         response = compute()
         entry["status"] = response.status
+        if drawn is not None:  # carried out, and its answer lost (after_processing)
+            entry["fault"] = True
+            entry["applied_status"] = response.status
+            response = fault_response(drawn.as_fault())
+            entry["status"] = response.status
         with self._lock:
             log.append(entry)
         if hold is not None and hold.commit_first:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .hold import Hold
 from .keys import shared_key
+from .random_faults import RandomFaults
 from .scopes import DEFAULT_ALLOWED_SCOPES
 from .server import Server
 
@@ -149,6 +150,7 @@ class EmulatorState:
         self._wire: dict[str, list[dict]] = {op: [] for op in OPS}
         self._holds: dict[str, list[Hold]] = {op: [] for op in OPS}
         self._all_holds: list[Hold] = []
+        self._random: RandomFaults | None = None
         self._etag_counter = itertools.count(1)
         self._stopping = threading.Event()
         self._server: Server | None = None
