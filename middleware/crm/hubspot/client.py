@@ -30,8 +30,8 @@ from typing import Any
 from middleware.crm.hubspot.errors import REQUIRED_SCOPES, write_back_error
 from middleware.crm.hubspot.http import (
     AccountDetails,
-    JsonDict,
     _deal_not_found,
+    _embedded_contact_ids,
     _next_after,
     _results,
     _segment,
@@ -341,13 +341,3 @@ class HubSpotClient(HubSpotMetadata):
                 "assign an active owner",
             )
         return _text(self._json_object(response, what).get("email")) or None
-
-
-def _embedded_contact_ids(deal: JsonDict) -> list[str]:
-    """Contact ids embedded in a deal read (``associations=contacts``), each once, in order."""
-    associations = deal.get("associations")
-    contacts = associations.get("contacts") if isinstance(associations, dict) else None
-    results = contacts.get("results") if isinstance(contacts, dict) else None
-    if not isinstance(results, list):
-        return []  # HubSpot leaves "associations" out when there are none
-    return _unique(str(r["id"]) for r in results if isinstance(r, dict) and r.get("id") is not None)

@@ -191,3 +191,13 @@ def _deal_not_found(deal_id: str) -> PermanentError:
     return PermanentError(
         "deal_not_found", f"deal {deal_id} not found in HubSpot (deleted or merged?)"
     )
+
+
+def _embedded_contact_ids(deal: JsonDict) -> list[str]:
+    """Contact ids embedded in a deal read (``associations=contacts``), each once, in order."""
+    associations = deal.get("associations")
+    contacts = associations.get("contacts") if isinstance(associations, dict) else None
+    results = contacts.get("results") if isinstance(contacts, dict) else None
+    if not isinstance(results, list):
+        return []  # HubSpot leaves "associations" out when there are none
+    return _unique(str(r["id"]) for r in results if isinstance(r, dict) and r.get("id") is not None)
