@@ -6,7 +6,9 @@ a commit is under way queue up; the writer then stores all of them in one transa
 (:meth:`~middleware.store.intake.EventIntake.add_event_groups`) and wakes each with its own
 result. Under load, one flush serves many requests; alone, a request pays what it paid before
 plus a thread hand-off. On SQLite it also means one writer per process asks for the database
-lock instead of one per request thread.
+lock instead of one per request thread. Each request thread makes its own rows' values
+(:meth:`~middleware.store.intake.EventIntake.prepare_events`) before it queues, so the writer,
+whose transaction holds the write lock, only binds and commits them.
 
 A failure of the whole group that the store recognises (locked, full, read-only, down) is each
 request's answer (503). Any other failure is retried request by request, so one request's
@@ -58,7 +60,8 @@ class GroupCommit:
     def add_events(self, new: Sequence[NewEvent]) -> AddResult:
         if not new:
             return AddResult(0, 0)
-        request = _Request(new)
+        prepare = getattr(self.store, "prepare_events", None)
+        request = _Request(prepare(new) if prepare else new)  # per-event work: this thread's
         self._ensure_writer()
         self._queue.put(request)
         request.done.wait()

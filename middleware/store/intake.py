@@ -9,6 +9,7 @@ stored.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,17 @@ from middleware.store.wakeup import notify_new_events
 _Row = TypeVar("_Row")
 
 
+#: One event's values in the order of ``_TABLES["events"]``'s parameters.
+Row = tuple[str, str, str, str, str, Any, str]
+
+
+class PreparedEvents(tuple[NewEvent, ...]):
+    """Events with their rows' values made ahead of the transaction (:meth:`prepare_events`,
+    in the request's thread), so the writer only binds them."""
+
+    rows: list[Row]
+
+
 class EventIntake(StoreBase):
     """Storing accepted notifications (the write side of a webhook)."""
 
@@ -39,22 +51,31 @@ class EventIntake(StoreBase):
         """
         return self.add_event_groups([new])[0]
 
+    def prepare_events(self, new: Sequence[NewEvent]) -> PreparedEvents:
+        """``new`` with its rows' values made now: the per-event work of an insert (the payload
+        as JSON, times as the store holds them) done outside the transaction."""
+        prepared = PreparedEvents(new)
+        prepared.rows = [self._row(item) for item in new]
+        return prepared
+
     def add_event_groups(self, groups: Sequence[Sequence[NewEvent]]) -> list[AddResult]:
         """:meth:`add_events` for several requests' events in one transaction (group commit).
 
         One multi-row insert per table (in chunks), so the cost is one commit and a few
         statements whatever the number of events. A ``dedupe_key`` met twice, in one group or
         across groups, is stored for its first occurrence only; each group's result lists its
-        own stored ids in its own order.
+        own stored ids in its own order. Groups may be :class:`PreparedEvents`.
         """
-        firsts: dict[str, NewEvent] = {}
+        firsts: dict[str, Row] = {}
         for group in groups:
-            for item in group:
-                firsts.setdefault(item.dedupe_key, item)
+            rows = group.rows if isinstance(group, PreparedEvents) else map(self._row, group)
+            for item, row in zip(group, rows, strict=True):
+                firsts.setdefault(item.dedupe_key, row)
         stored: dict[str, int] = {}
         if firsts:
             with raising_store_faults(), self.intake.begin() as conn:
-                stored = self._insert_events(conn, list(firsts.values()), self._now(conn))
+                clock = self._clock() if self._clock is not None else None
+                stored = self._insert_rows(conn, list(firsts.values()), clock)
         results = []
         for group in groups:
             ids = []
@@ -69,100 +90,108 @@ class EventIntake(StoreBase):
         self, conn: Connection, items: Sequence[NewEvent], now: datetime
     ) -> dict[str, int]:
         """Insert ``items`` (distinct dedupe keys) and their deals' rows on ``conn``, in the
-        caller's transaction; returns dedupe key → id of those stored (not duplicates).
+        caller's transaction, stamped ``now``; returns dedupe key → id of those stored."""
+        return self._insert_rows(conn, [self._row(item) for item in items], now)
+
+    def _insert_rows(
+        self, conn: Connection, rows: Sequence[Row], now: datetime | None
+    ) -> dict[str, int]:
+        """Insert ``rows`` (distinct dedupe keys) and their deals' rows, stamped ``now`` or,
+        when None, the database's clock read by the insert itself (no statement of its own).
 
         The statements are plain SQL made once per row count (``_statement``) and the values
-        are given as the driver takes them: per event, no statement is compiled and no value
-        goes through SQLAlchemy's type processing (what made a batch of 100 cost 0.8 ms a row).
+        are bound as the driver takes them: no statement is compiled and no value goes
+        through SQLAlchemy's type processing (0.8 ms a row in a batch, before).
         """
-        sqlite = self._dialect == "sqlite"
-        stamp: Any = _sqlite_time(now) if sqlite else _naive_utc(now)
+        stamp = None if now is None else self._stored_time(now)
         stored: dict[str, int] = {}
-        for chunk in _chunks(items):
-            params: list[Any] = []
-            for item in chunk:
-                occurred = item.occurred_at
-                params += (
-                    item.provider,
-                    item.account_id,
-                    item.deal_id,
-                    item.dedupe_key,
-                    item.trigger,
-                    None
-                    if occurred is None
-                    else _sqlite_time(occurred)
-                    if sqlite
-                    else _naive_utc(occurred),
-                    _compact_json(item.payload),
-                    stamp,
-                    stamp,
-                    stamp,
-                )
-            sql = _statement(self._dialect, "events", len(chunk))
-            stored.update(
-                (key, event_id) for event_id, key in conn.exec_driver_sql(sql, tuple(params))
-            )
+        for chunk in _chunks(rows):
+            sql = _statement(self._dialect, "events", len(chunk), clock=stamp is None)
+            params = itertools.chain(() if stamp is None else (stamp,), *chunk)
+            for event_id, key, created in conn.exec_driver_sql(sql, tuple(params)).fetchall():
+                stored[key] = event_id
+                stamp = created  # the next statements stamp the same time
         if stored:
             notify_new_events(conn)  # idle workers wake at the commit (wakeup.py)
-        new_deals = list(
-            {(e.provider, e.account_id, e.deal_id): None for e in items if e.dedupe_key in stored}
-        )
-        for chunk in _chunks(new_deals):
-            params = []
-            for deal in chunk:
-                params += (*deal, stamp)
-            conn.exec_driver_sql(_statement(self._dialect, "deals", len(chunk)), tuple(params))
+        new_deals = list(dict.fromkeys(row[:3] for row in rows if row[3] in stored))
+        for deals in _chunks(new_deals):
+            sql = _statement(self._dialect, "deals", len(deals), clock=False)
+            conn.exec_driver_sql(sql, tuple(itertools.chain((stamp,), *deals)))
         return stored
+
+    def _row(self, item: NewEvent) -> Row:
+        occurred = item.occurred_at
+        return (
+            item.provider,
+            item.account_id,
+            item.deal_id,
+            item.dedupe_key,
+            item.trigger,
+            None if occurred is None else self._stored_time(occurred),
+            _compact_json(item.payload),
+        )
+
+    def _stored_time(self, moment: datetime) -> Any:
+        """``moment`` as the store holds it (``schema.UTCDateTime``): naive UTC, on SQLite as
+        the text SQLAlchemy's ``DATETIME`` writes, so every writer's values compare."""
+        naive = moment.astimezone(UTC).replace(tzinfo=None)
+        return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self._dialect == "sqlite" else naive
 
 
 #: ``json.dumps(value, separators=(",", ":"))`` without making an encoder per call.
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
-
-def _naive_utc(moment: datetime) -> datetime:
-    """How the store holds a time (``schema.UTCDateTime``): naive UTC."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """A time as SQLAlchemy's SQLite ``DATETIME`` stores it, so every writer's values compare."""
-    return _naive_utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-#: Per table: its columns, one row's values (``%s``: a parameter, ``{false}``: the dialect's
-#: false; the rest is SQL, the same for every row), and the ON CONFLICT target.
+#: Per table: its columns, one row's values (``%s``: a parameter; ``{now}``: the statement's
+#: time; ``{false}``: the dialect's false; the rest is SQL, the same for every row), and the ON
+#: CONFLICT target.
 _TABLES = {
     "events": (
         "provider, account_id, deal_id, dedupe_key, trigger, occurred_at, payload, "
         "next_attempt_at, created_at, updated_at, status, attempts, attempts_at_replay, force",
-        f"%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '{PENDING}', 0, 0, {{false}}",
+        f"%s, %s, %s, %s, %s, %s, %s, {{now}}, {{now}}, {{now}}, '{PENDING}', 0, 0, {{false}}",
         "dedupe_key",
     ),
     "deals": (
         "provider, account_id, deal_id, updated_at",
-        "%s, %s, %s, %s",
+        "%s, %s, %s, {now}",
         "provider, account_id, deal_id",
     ),
+}
+#: The database's clock as the store holds times (see ``base.py``: SQLite's 'now' is one value
+#: within a statement; PostgreSQL's, the transaction's start), for ``clock=True``.
+_DATABASE_NOW = {
+    "sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'",
+    "postgresql": "now() AT TIME ZONE 'UTC'",
 }
 
 
 @lru_cache(maxsize=64)
-def _statement(dialect: str, table: str, rows: int) -> str:
+def _statement(dialect: str, table: str, rows: int, *, clock: bool) -> str:
     """``INSERT INTO table … VALUES (…), (…) ON CONFLICT DO NOTHING`` for ``rows`` rows in the
-    driver's parameter style; ``events`` returns the stored rows' ids and dedupe keys."""
+    driver's parameter style; ``events`` returns the stored rows' ids, keys and time stamps.
+
+    The time stamp comes from a CTE: the database's clock (``clock``), else the statement's
+    first parameter.
+    """
     columns, values, target = _TABLES[table]
     sqlite = dialect == "sqlite"
-    row = "(" + values.replace("{false}", "0" if sqlite else "false") + ")"
-    if sqlite:
-        row = row.replace("%s", "?")
+    mark = "?" if sqlite else "%s"
+    row = (
+        "("
+        + values.replace("%s", mark).format(
+            now="(SELECT t FROM clock)", false="0" if sqlite else "false"
+        )
+        + ")"
+    )
     sql = (
+        f"WITH clock(t) AS (SELECT {_DATABASE_NOW[dialect] if clock else mark}) "
         f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)} "
         f"ON CONFLICT ({target}) DO NOTHING"
     )
-    return sql + " RETURNING id, dedupe_key" if table == "events" else sql
+    return sql + " RETURNING id, dedupe_key, created_at" if table == "events" else sql
 
 
-#: Rows per multi-row INSERT: 10 parameters × 500 stays far below SQLite's 32,766 (and
+#: Rows per multi-row INSERT: 7 parameters × 500 stays far below SQLite's 32,766 (and
 #: PostgreSQL's 65,535).
 _CHUNK_ROWS = 500
 
