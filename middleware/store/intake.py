@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from middleware.model import PENDING, NewEvent
-from middleware.store.base import StoreBase, database_time
+from middleware.store.base import StoreBase
 from middleware.store.faults import raising_store_faults
 from middleware.store.records import AddResult
 from middleware.store.wakeup import notify_new_events
@@ -97,22 +97,27 @@ class EventIntake(StoreBase):
         self, conn: Connection, rows: Sequence[Row], now: datetime | None
     ) -> dict[str, int]:
         """Insert ``rows`` (distinct dedupe keys) and their deals' rows, stamped ``now`` or,
-        when None, the database's clock (PostgreSQL's is read by the insert itself).
+        when None, the database's clock (PostgreSQL's is read by the insert itself; SQLite's
+        is this host's, read here).
 
         The statements are plain SQL made once per row count (``_statement``) and the values
         are bound as the driver takes them: no statement is compiled and no value goes
         through SQLAlchemy's type processing (0.8 ms a row in a batch, before).
         """
-        if now is None and self._dialect == "sqlite":
-            now = database_time(conn)
+        sqlite = self._dialect == "sqlite"
+        if now is None and sqlite:
+            now = _sqlite_now()
         stamp = None if now is None else self._stored_time(now)
         stored: dict[str, int] = {}
         for chunk in _chunks(rows):
             sql = _statement(self._dialect, "events", len(chunk), stamped=stamp is not None)
-            params = _parameters(self._dialect, "events", chunk, stamp)
-            for event_id, key, created in conn.exec_driver_sql(sql, params).fetchall():
+            result = conn.exec_driver_sql(sql, _parameters(self._dialect, "events", chunk, stamp))
+            if sqlite:
+                stored.update(_sqlite_ids(conn, result, chunk))
+                continue
+            for event_id, key, created in result.fetchall():
                 stored[key] = event_id
-                stamp = created  # the next statements stamp the same time
+                stamp = created  # the deals' rows get the same time
         if stored:
             notify_new_events(conn)  # idle workers wake at the commit (wakeup.py)
         new_deals = list(dict.fromkeys(row[:3] for row in rows if row[3] in stored))
@@ -140,6 +145,35 @@ class EventIntake(StoreBase):
         return naive.isoformat(" ", "microseconds") if self._dialect == "sqlite" else naive
 
 
+def _sqlite_now() -> datetime:
+    """SQLite's ``'now'``, which is this host's clock to the millisecond (WAL databases are
+    shared by the processes of one host only), without a statement to read it."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _sqlite_ids(conn: Connection, result: Any, rows: Sequence[Row]) -> dict[str, int]:
+    """Dedupe key → id of the rows an SQLite insert of ``rows`` stored, without RETURNING.
+
+    Each row a RETURNING clause gives back is one more ``sqlite3_step``, and the driver lets
+    go of the GIL for each: under load the writer then waits for a request thread up to a
+    switch interval per row, while it holds the write lock. Instead: SQLite gives each new
+    row the largest rowid so far plus one (https://www.sqlite.org/autoinc.html), so the
+    stored rows hold the ``rowcount`` ids up to ``lastrowid`` (no one else writes inside this
+    transaction), in the order of ``rows`` when none was a duplicate; with duplicates, the new
+    ids are read back (one query).
+    """
+    stored, last = result.rowcount, result.lastrowid
+    if stored == len(rows):
+        return {row[3]: last - stored + 1 + n for n, row in enumerate(rows)}
+    if not stored:
+        return {}
+    newest = conn.exec_driver_sql(
+        "SELECT id, dedupe_key FROM events WHERE id > ?", (last - stored,)
+    )
+    return {key: event_id for event_id, key in newest.fetchall()}
+
+
 #: ``json.dumps(value, separators=(",", ":"))`` without making an encoder per call.
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -164,7 +198,8 @@ _TABLES = {
 @lru_cache(maxsize=64)
 def _statement(dialect: str, table: str, rows: int, *, stamped: bool) -> str:
     """``INSERT INTO table … VALUES (…), (…) ON CONFLICT DO NOTHING`` for ``rows`` rows, in the
-    driver's parameter style; ``events`` returns the stored rows' ids, keys and time stamps.
+    driver's parameter style; ``events`` returns the stored rows' ids, keys and time stamps
+    (PostgreSQL: SQLite's are found by :func:`_sqlite_ids`).
 
     The time stamp is a parameter (``stamped``) or PostgreSQL's clock. On SQLite the
     parameters are numbered: ``?1`` is the stamp, for every row; on PostgreSQL each row's
@@ -190,7 +225,8 @@ def _statement(dialect: str, table: str, rows: int, *, stamped: bool) -> str:
         f"INSERT INTO {table} ({columns}) VALUES {', '.join(tuples)} "
         f"ON CONFLICT ({target}) DO NOTHING"
     )
-    return sql + " RETURNING id, dedupe_key, created_at" if table == "events" else sql
+    returning = table == "events" and not sqlite  # SQLite's ids: see _sqlite_ids
+    return sql + " RETURNING id, dedupe_key, created_at" if returning else sql
 
 
 def _parameters(
