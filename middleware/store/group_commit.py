@@ -41,7 +41,9 @@ class _Request:
 
     def __init__(self, events: Sequence[NewEvent]) -> None:
         self.events = events
-        self.done = threading.Event()
+        # Held until the writer has the answer: a plain lock is the cheapest one-shot signal.
+        self.done = threading.Lock()
+        self.done.acquire()
         self.result: AddResult | None = None
         self.error: BaseException | None = None
 
@@ -64,7 +66,7 @@ class GroupCommit:
         request = _Request(prepare(new) if prepare else new)  # per-event work: this thread's
         self._ensure_writer()
         self._queue.put(request)
-        request.done.wait()
+        request.done.acquire()
         if request.error is not None:
             raise request.error
         assert request.result is not None
@@ -100,7 +102,7 @@ class GroupCommit:
         except StoreUnavailable as exc:
             for request in group:  # each its own error: they are raised in separate threads
                 request.error = unavailable(exc.reason, exc.detail)
-                request.done.set()
+                request.done.release()
             return
         except Exception as exc:  # noqa: BLE001 - isolated below, raised in the request
             if len(group) > 1:
@@ -109,8 +111,8 @@ class GroupCommit:
                     self._commit([request])
                 return
             group[0].error = exc
-            group[0].done.set()
+            group[0].done.release()
             return
         for request, result in zip(group, results, strict=True):
             request.result = result
-            request.done.set()
+            request.done.release()
