@@ -258,8 +258,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 #: Threads per gunicorn worker when ``WEB_THREADS`` is unset: on PostgreSQL each may hold a
-#: pooled connection (see README's *Running at scale*); on SQLite a webhook's thread only waits
-#: for its process's one writer, so more of them make larger group commits and keep requests
+#: pooled connection (see README's *Running at scale*); on SQLite a webhook's thread mostly waits
+#: for its process's group commit, so more of them make larger group commits and keep requests
 #: flowing while a commit is flushed (BENCHMARKS.md, *Ingest*).
 WEB_THREADS = 4
 WEB_THREADS_SQLITE = 16

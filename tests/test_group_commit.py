@@ -72,7 +72,7 @@ def test_concurrent_requests_are_all_stored_once(store: Store) -> None:
 class _FlakyStore:
     """A store whose groups fail with ``error`` when one of them carries the poisoned key
     (or always, with ``always``). Its first call waits for ``gate``: meanwhile the requests
-    under test queue up behind it and form one group."""
+    under test queue up behind its leader and form the next group."""
 
     def __init__(self, error: BaseException, *, always: bool = False) -> None:
         self.error = error
@@ -108,7 +108,7 @@ def _send_all(commit: GroupCommit, store: _FlakyStore, keys: list[str]) -> dict[
     for t in threads:
         t.start()
     deadline = time.monotonic() + 5
-    while commit._queue.qsize() < len(keys) and time.monotonic() < deadline:
+    while len(commit._waiting) < len(keys) and time.monotonic() < deadline:
         time.sleep(0.01)
     store.gate.set()
     for t in [warmup, *threads]:
@@ -141,8 +141,24 @@ def test_nothing_to_store_is_answered_without_the_writer() -> None:
     assert commit.add_events([]) == AddResult(0, 0)
 
 
-def test_the_writer_restarts_in_a_forked_child(sqlite_store: Store) -> None:
+def test_a_lone_request_commits_in_its_own_thread(sqlite_store: Store) -> None:
+    commit = GroupCommit(sqlite_store)
+    before = threading.active_count()
+    assert commit.add_events([event("alone")]).stored == 1
+    assert threading.active_count() <= before  # no writer thread was started
+    assert not commit._led and not commit._waiting
+
+
+def test_a_forked_child_starts_with_its_own_queue(sqlite_store: Store) -> None:
     commit = GroupCommit(sqlite_store)
     commit.add_events([event("before")])
-    commit._pid = -1  # as the child of a fork sees it: the writer thread is the parent's
-    assert commit.add_events([event("after")]).stored == 1
+    # As the child of a fork made while one of the parent's threads was committing sees it:
+    # that leader does not exist in the child, so nothing may wait for it.
+    commit._led, commit._pid = True, -1
+    answers: list[AddResult] = []
+    child = threading.Thread(
+        target=lambda: answers.append(commit.add_events([event("after")])), daemon=True
+    )
+    child.start()
+    child.join(10)
+    assert [a.stored for a in answers] == [1]

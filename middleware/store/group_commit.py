@@ -1,27 +1,30 @@
-"""Group commit: one writer thread per process commits concurrent webhooks' events together.
+"""Group commit: concurrent webhooks' events committed together, one transaction at a time
+per process.
 
 A webhook is answered only after its events are committed, and a commit costs a disk flush
-(SQLite's WAL with ``synchronous=FULL``; PostgreSQL's WAL). Request threads that arrive while
-a commit is under way queue up; the writer then stores all of them in one transaction
-(:meth:`~middleware.store.intake.EventIntake.add_event_groups`) and wakes each with its own
-result. Under load, one flush serves many requests; alone, a request pays what it paid before
-plus a thread hand-off. On SQLite it also means one writer per process asks for the database
-lock instead of one per request thread. Each request thread makes its own rows' values
-(:meth:`~middleware.store.intake.EventIntake.prepare_events`) before it queues, so the writer,
+(SQLite's WAL with ``synchronous=FULL``; PostgreSQL's WAL). So the request threads of a
+process take turns *leading*: a thread that finds no leader becomes it and commits, in one
+transaction (:meth:`~middleware.store.intake.EventIntake.add_event_groups`), its own events
+and those of every request that queued meanwhile, wakes each with its own result, then hands
+the lead to the first request still waiting (which does the same) and answers its own. Under
+load one flush serves many requests; alone, a request commits in its own thread with no
+hand-off at all (a writer thread of its own cost a thread switch each way, measured in
+BENCHMARKS.md). On SQLite it also means one writer per process asks for the write lock instead
+of one per request thread. Each request thread makes its own rows' values
+(:meth:`~middleware.store.intake.EventIntake.prepare_events`) before it queues, so the leader,
 whose transaction holds the write lock, only binds and commits them.
 
 A failure of the whole group that the store recognises (locked, full, read-only, down) is each
 request's answer (503). Any other failure is retried request by request, so one request's
-problem never becomes another's. The writer starts on first use in each process (so after
-gunicorn forks) and is a daemon: the process's graceful shutdown waits for in-flight requests,
-which wait for their commit.
+problem never becomes another's. The queue belongs to the process that made it: a forked
+child starts with an empty one.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
-import queue
 import threading
 from collections.abc import Sequence
 
@@ -37,72 +40,84 @@ MAX_GROUP_EVENTS = 5000
 
 
 class _Request:
-    __slots__ = ("done", "error", "events", "result")
+    __slots__ = ("done", "error", "events", "leads", "result")
 
     def __init__(self, events: Sequence[NewEvent]) -> None:
         self.events = events
-        # Held until the writer has the answer: a plain lock is the cheapest one-shot signal.
+        # Held until the request has its answer or the lead: the cheapest one-shot signal.
         self.done = threading.Lock()
         self.done.acquire()
+        self.leads = False
         self.result: AddResult | None = None
         self.error: BaseException | None = None
 
+    def answer(self) -> AddResult:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
 
 class GroupCommit:
-    """``add_events`` with the store's meaning, committed in groups by one writer thread."""
+    """``add_events`` with the store's meaning, committed in groups (module docstring)."""
 
     def __init__(self, store: EventIntake, *, max_group_events: int = MAX_GROUP_EVENTS) -> None:
         self.store = store
         self.max_group_events = max_group_events
-        self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
-        self._start_lock = threading.Lock()
-        self._writer: threading.Thread | None = None
-        self._pid: int | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._mutex = threading.Lock()
+        self._waiting: collections.deque[_Request] = collections.deque()
+        self._led = False  # a thread of this process is committing
 
     def add_events(self, new: Sequence[NewEvent]) -> AddResult:
         if not new:
             return AddResult(0, 0)
+        if self._pid != os.getpid():
+            self._start()  # forked: the parent's queue and leader are not this process's
         prepare = getattr(self.store, "prepare_events", None)
         request = _Request(prepare(new) if prepare else new)  # per-event work: this thread's
-        self._ensure_writer()
-        self._queue.put(request)
-        request.done.acquire()
-        if request.error is not None:
-            raise request.error
-        assert request.result is not None
-        return request.result
+        with self._mutex:
+            self._waiting.append(request)
+            request.leads = not self._led
+            self._led = True
+        if not request.leads:
+            request.done.acquire()  # answered by a leader, or made the leader
+            if not request.leads:
+                return request.answer()
+        try:
+            self._commit(self._next_group())
+        finally:
+            self._pass_the_lead()
+        return request.answer()
 
-    def _ensure_writer(self) -> None:
-        if self._writer is not None and self._writer.is_alive() and self._pid == os.getpid():
-            return
-        with self._start_lock:
-            if self._writer is None or not self._writer.is_alive() or self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._writer = threading.Thread(
-                    target=self._run, name="intake-group-commit", daemon=True
-                )
-                self._writer.start()
-
-    def _run(self) -> None:
-        while True:
-            group = [self._queue.get()]
+    def _next_group(self) -> list[_Request]:
+        """The waiting requests, oldest first (the leader's own among them), up to
+        ``max_group_events`` events."""
+        with self._mutex:
+            group = [self._waiting.popleft()]
             count = len(group[0].events)
-            while count < self.max_group_events:
-                try:
-                    request = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                group.append(request)
-                count += len(request.events)
-            self._commit(group)
+            while self._waiting and count < self.max_group_events:
+                group.append(self._waiting.popleft())
+                count += len(group[-1].events)
+        return group
+
+    def _pass_the_lead(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting[0].leads = True
+                self._waiting[0].done.release()
+            else:
+                self._led = False
 
     def _commit(self, group: list[_Request]) -> None:
         try:
             results = self.store.add_event_groups([r.events for r in group])
         except StoreUnavailable as exc:
             for request in group:  # each its own error: they are raised in separate threads
-                request.error = unavailable(exc.reason, exc.detail)
-                request.done.release()
+                self._answer(request, error=unavailable(exc.reason, exc.detail))
             return
         except Exception as exc:  # noqa: BLE001 - isolated below, raised in the request
             if len(group) > 1:
@@ -110,9 +125,20 @@ class GroupCommit:
                 for request in group:
                     self._commit([request])
                 return
-            group[0].error = exc
-            group[0].done.release()
+            self._answer(group[0], error=exc)
             return
+        except BaseException as exc:  # the leader is interrupted: no one may wait forever
+            for request in group:
+                if request.result is None and request.error is None:
+                    self._answer(request, error=exc)
+            raise
         for request, result in zip(group, results, strict=True):
-            request.result = result
+            self._answer(request, result=result)
+
+    @staticmethod
+    def _answer(
+        request: _Request, *, result: AddResult | None = None, error: BaseException | None = None
+    ) -> None:
+        request.result, request.error = result, error
+        if not request.leads:  # the leader is awake already: it reads its answer itself
             request.done.release()
