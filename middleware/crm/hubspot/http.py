@@ -29,6 +29,9 @@ from middleware.errors import MiddlewareError, PermanentError, RetryableError, s
 
 log = logging.getLogger(__name__)
 
+#: Associations of one type a v3 object read embeds at most (reference §A4).
+EMBEDDED_ASSOCIATIONS_LIMIT = 100
+
 
 @dataclass(frozen=True)
 class AccountDetails:
@@ -193,11 +196,22 @@ def _deal_not_found(deal_id: str) -> PermanentError:
     )
 
 
-def _embedded_contact_ids(deal: JsonDict) -> list[str]:
-    """Contact ids embedded in a deal read (``associations=contacts``), each once, in order."""
+def _embedded_contacts(deal: JsonDict) -> tuple[list[str], bool]:
+    """Contact ids embedded in a deal read (``associations=contacts``), each once, in order,
+    and whether they are all of them.
+
+    v3 object reads embed at most ``EMBEDDED_ASSOCIATIONS_LIMIT`` associations, with the next
+    page's ``after`` in the block's ``paging`` when there are more (reference §A4 "Reading
+    associations"). The list is taken as complete only when it is shorter than that *and*
+    has no ``paging.next``: exactly 100 may be an account that cuts without saying so.
+    """
     associations = deal.get("associations")
     contacts = associations.get("contacts") if isinstance(associations, dict) else None
+    if contacts is None:
+        return [], True  # HubSpot leaves "associations" out when there are none
     results = contacts.get("results") if isinstance(contacts, dict) else None
     if not isinstance(results, list):
-        return []  # HubSpot leaves "associations" out when there are none
-    return _unique(str(r["id"]) for r in results if isinstance(r, dict) and r.get("id") is not None)
+        return [], False  # a block we cannot read: ask the v4 list
+    linked = [r for r in results if isinstance(r, dict) and r.get("id") is not None]
+    complete = len(results) < EMBEDDED_ASSOCIATIONS_LIMIT and _next_after(contacts) is None
+    return _unique(str(r["id"]) for r in linked), complete
