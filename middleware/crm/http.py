@@ -5,7 +5,10 @@ The base of :class:`~middleware.crm.hubspot.http.HubSpotHTTP` and
 :class:`~middleware.crm.pipedrive.client.PipedriveClient`:
 
 * one :class:`requests.Session` per thread (``requests`` does not promise a session is
-  thread-safe), so connections are pooled per thread and never shared;
+  thread-safe), so connections are pooled per thread and never shared; the environment's
+  proxy and CA bundle settings are read once per session, not on every request (requests
+  scans the whole environment and looks for ``~/.netrc`` each time, a fifth of the CPU of a
+  booking; a netrc entry would also replace the token);
 * every request runs under a total deadline (:mod:`middleware.deadlines`): connect, send and
   the whole answer, however slowly it trickles in; past it the call ends as ``crm_timeout``;
 * transport failures are ``crm_unreachable``; an answer that is not the CRM's JSON (a proxy's
@@ -18,6 +21,7 @@ Messages never carry the token (:meth:`CRMHTTP._scrub`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -138,6 +142,13 @@ class CRMHTTP:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # What trust_env would read on every request, read once: the proxy for the one
+            # host this client calls (HTTPS_PROXY, NO_PROXY…) and requests' CA bundle names.
+            session.trust_env = False
+            session.proxies = requests.utils.get_environ_proxies(self._base_url)
+            session.verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            )
             adapter = _DeadlineAdapter()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
