@@ -11,12 +11,15 @@ so requests across processes and hosts are spaced evenly by the database's clock
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from middleware.schema import paces
@@ -28,33 +31,46 @@ log = logging.getLogger(__name__)
 class PaceQueries(StoreBase):
     def take_slots(self, rates: Sequence[tuple[str, float]]) -> float:
         """Take the next slot of each ``(scope, requests per minute)``; the seconds to wait
-        before sending (0 when every pace is free now). One transaction."""
+        before sending (0 when every pace is free now). One transaction: the database's now,
+        one read of every scope's row, one write each (statements built once per dialect)."""
+        paced = [(scope, per_minute) for scope, per_minute in rates if per_minute > 0]
+        if not paced:
+            return 0.0
+        read, move, create = _pace_statements(self._dialect)
         wait = 0.0
         with self.engine.begin() as conn:
             now = self._now(conn)
-            for scope, per_minute in rates:
-                if per_minute <= 0:
-                    continue
-                interval = timedelta(seconds=60.0 / per_minute)
-                query = select(paces.c.next_at).where(paces.c.scope == scope)
-                if self._dialect == "postgresql":  # SQLite's BEGIN IMMEDIATE already excludes
-                    query = query.with_for_update()
-                row = conn.execute(query).first()
-                slot = now if row is None or row.next_at < now else row.next_at
-                if row is None:
-                    conn.execute(
-                        self._insert(paces)
-                        .values(scope=scope, next_at=slot + interval)
-                        .on_conflict_do_update(
-                            index_elements=["scope"], set_={"next_at": slot + interval}
-                        )
-                    )
-                else:
-                    conn.execute(
-                        update(paces).where(paces.c.scope == scope).values(next_at=slot + interval)
-                    )
+            rows = conn.execute(read, {"scopes": [scope for scope, _ in paced]}).all()
+            next_at = {row.scope: row.next_at for row in rows}
+            for scope, per_minute in paced:
+                known = next_at.get(scope)
+                slot = now if known is None or known < now else known
+                after = slot + timedelta(seconds=60.0 / per_minute)
+                conn.execute(
+                    move if known is not None else create, {"b_scope": scope, "b_next": after}
+                )
                 wait = max(wait, (slot - now).total_seconds())
         return wait
+
+
+@functools.cache
+def _pace_statements(dialect: str) -> tuple[Any, Any, Any]:
+    """The read (locked on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes), the move
+    and the first write of a pace, built once (SQLAlchemy then reuses their compiled form)."""
+    read = (
+        select(paces.c.scope, paces.c.next_at)
+        .where(paces.c.scope.in_(bindparam("scopes", expanding=True)))
+        .order_by(paces.c.scope)  # one lock order for every transaction (PostgreSQL)
+    )
+    if dialect == "postgresql":
+        read = read.with_for_update()
+    next_at = bindparam("b_next", type_=paces.c.next_at.type)
+    move = update(paces).where(paces.c.scope == bindparam("b_scope")).values(next_at=next_at)
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(paces)
+    create = insert.values(scope=bindparam("b_scope"), next_at=next_at).on_conflict_do_update(
+        index_elements=["scope"], set_={"next_at": insert.excluded.next_at}
+    )
+    return read, move, create
 
 
 class Pacer:
