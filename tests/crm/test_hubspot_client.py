@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import requests
+import urllib3
 
 from middleware.crm.base import CRMClient
 from middleware.crm.hubspot.client import HubSpotClient
@@ -520,7 +520,7 @@ def test_timeout_is_retryable(hs: HubSpotEmulator) -> None:
     impatient = make_client(hs.base_url, timeout=Timeouts(0.2, 0.5, 5.0))
     hs.inject_delay("GET", DEAL_PATH, 1.5)
     error = expect(RetryableError, "crm_timeout", fetched, impatient)
-    assert isinstance(error.__cause__, requests.Timeout)
+    assert isinstance(error.__cause__, urllib3.exceptions.TimeoutError)
     assert "deal 301" in error.message
     impatient.close()
 
@@ -528,7 +528,7 @@ def test_timeout_is_retryable(hs: HubSpotEmulator) -> None:
 def test_connection_refused_is_unreachable() -> None:
     nowhere = make_client(closed_port_url())
     error = expect(RetryableError, "crm_unreachable", fetched, nowhere)
-    assert isinstance(error.__cause__, requests.ConnectionError)
+    assert isinstance(error.__cause__, urllib3.exceptions.NewConnectionError)
     assert error.message.startswith("could not reach HubSpot for the read of the account details")
     nowhere.close()
 

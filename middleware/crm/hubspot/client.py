@@ -63,11 +63,8 @@ CONTACT_PROPERTIES = ("email", "firstname", "lastname", "company")
 
 
 class HubSpotClient(HubSpotMetadata):
-    """HubSpot's CRM v3 API over ``requests``, safe to share between worker threads.
-
-    Each thread gets its own :class:`requests.Session` (``requests`` does not promise that a
-    session is thread-safe), so connections are pooled per thread and never shared.
-    """
+    """HubSpot's CRM v3 API, safe to share between worker threads (one pool of kept-alive
+    connections, ``crm/transport.py``)."""
 
     provider = PROVIDER
 

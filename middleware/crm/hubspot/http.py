@@ -1,7 +1,7 @@
-"""HubSpot's API over ``requests``: the token's account, and its answers mapped to errors.
+"""HubSpot's API: the token's account, and its answers mapped to errors.
 
 The base of :class:`~middleware.crm.hubspot.client.HubSpotClient`, over the shared
-:class:`~middleware.crm.http.CRMHTTP` (per-thread sessions, a total deadline per request,
+:class:`~middleware.crm.http.CRMHTTP` (pooled connections, a total deadline per request,
 answers that are not JSON): the token's account (read once: its portal id and time zone), and
 every failure mapped by ``errors.py`` to a :class:`RetryableError` (timeouts, connection
 errors, 423, 429, 477, 5xx, an answer that is not JSON) or a :class:`PermanentError`, each with
@@ -18,10 +18,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from middleware.crm.base import lower_headers
-from middleware.crm.http import CRMHTTP, JsonDict
+from middleware.crm.http import CRMHTTP, CRMResponse, JsonDict
 from middleware.crm.hubspot.errors import Answer, account_zone, error_for
 from middleware.crm.owners import OwnerCache
 from middleware.deadlines import CRM_TIMEOUTS, Timeouts
@@ -126,7 +124,7 @@ class HubSpotHTTP(CRMHTTP):
     # ---- errors ------------------------------------------------------------------------------
 
     def _error(
-        self, response: requests.Response, what: str, *, account_id: str | None
+        self, response: CRMResponse, what: str, *, account_id: str | None
     ) -> MiddlewareError:
         """``errors.error_for``; ``account_id`` (else the token's portal, when known) scopes
         an account-wide wait."""
@@ -140,7 +138,7 @@ class HubSpotHTTP(CRMHTTP):
             now=self._clock(),
         )
 
-    def _answer(self, response: requests.Response) -> Answer:
+    def _answer(self, response: CRMResponse) -> Answer:
         """An error answer for ``errors.py``: parsed body, scrubbed message."""
         try:
             body = response.json()
