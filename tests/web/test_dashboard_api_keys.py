@@ -49,6 +49,7 @@ def test_a_key_made_in_the_form_is_shown_once_and_works(client: Any, store: Stor
         client, name="booking page", scope="write", organizers="@Sales.Example, ana@x.example"
     )
     assert made.status_code == 200 and "shown this once" in made.text
+    assert made.headers["Cache-Control"] == "no-store"  # not kept by the browser or a proxy
     secret = secret_of(made.text)
     [record] = store.list_api_keys()
     assert store.api_key_by_hash(key_hash(secret)) == record
