@@ -205,7 +205,8 @@ class EventQueue(EventIntake):
             )
 
     def renew(self, claims: Sequence[Claim], lease_seconds: float) -> set[int]:
-        """Extend the leases of held claims. Returns the ids whose lease was lost."""
+        """Extend the leases of held claims. Returns the ids whose lease another worker now
+        holds (a claim that was finished meanwhile has nothing to renew, and is not lost)."""
         lost: set[int] = set()
         if not claims:
             return lost
@@ -218,7 +219,11 @@ class EventQueue(EventIntake):
                     .values(lease_expires_at=expires)
                 )
                 if result.rowcount != 1:
-                    lost.add(claim.event_id)
+                    holder = conn.execute(
+                        select(events.c.lease_owner).where(events.c.id == claim.event_id)
+                    ).scalar()
+                    if holder is not None:
+                        lost.add(claim.event_id)
                     continue
                 conn.execute(
                     update(deals)
