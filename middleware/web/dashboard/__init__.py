@@ -3,7 +3,7 @@ queries as the admin API and the CLI.
 
 ``blueprint.py`` (the blueprint and small helpers), ``security.py`` (session, CSRF, headers),
 ``auth.py`` (sign in and out), ``events.py`` (the list, one event, replay one), ``bulk.py``
-(bulk replay: preview, confirm), ``deals.py`` + ``trail.py`` (a deal's page), ``reps.py`` (reps'
+(bulk replay: preview, confirm), ``deals.py`` (a deal's page), ``reps.py`` (reps'
 Google connections and links), ``api_keys.py`` (the meetings API's keys), ``audit.py``,
 ``filter_args.py`` (the filter form ↔ the API's filter), ``chart.py`` (the SVG of the last 24
 hours), ``formatting.py`` (template filters). Templates and static files (htmx, vendored with
