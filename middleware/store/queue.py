@@ -227,7 +227,7 @@ class EventQueue(EventIntake):
                     continue
                 conn.execute(
                     update(deals)
-                    .where(deals.c.lease_owner == claim.token)
+                    .where(self._held_deal(claim))
                     .values(lease_expires_at=expires)
                 )
         return lost
@@ -324,12 +324,21 @@ class EventQueue(EventIntake):
             self._release_deal(conn, claim)
         return True
 
-    @staticmethod
-    def _release_deal(conn: Connection, claim: Claim) -> None:
+    @classmethod
+    def _release_deal(cls, conn: Connection, claim: Claim) -> None:
         conn.execute(
             update(deals)
-            .where(deals.c.lease_owner == claim.token)
+            .where(cls._held_deal(claim))
             .values(lease_owner=None, lease_expires_at=None)
+        )
+
+    @classmethod
+    def _held_deal(cls, claim: Claim) -> Any:
+        """The claim's deal row while the claim holds its lease: found by its key (a unique
+        index), not by the lease owner (no index: a scan of every deal, growing with them)."""
+        return and_(
+            cls._deal_key(claim.provider, claim.account_id, claim.deal_id),
+            deals.c.lease_owner == claim.token,
         )
 
 
