@@ -44,7 +44,7 @@ def _scans(store: Store, statements: list[tuple[str, Any]]) -> list[str]:
     return found
 
 
-def test_claim_renew_and_finish_scan_no_growing_table(
+def test_claim_renew_ledger_and_finish_scan_no_growing_table(
     sqlite_store: Store, statements: list[tuple[str, Any]]
 ) -> None:
     sqlite_store.add_events(
@@ -53,6 +53,14 @@ def test_claim_renew_and_finish_scan_no_growing_table(
     statements.clear()  # intake is measured by bench.ingest; here the worker's part
     first, second = sqlite_store.claim("w1", 2, 60)
     assert sqlite_store.renew([first, second], 60) == set()
+    # the deal ledger's writes while a meeting is made and cancelled
+    ledger = {"calendar_id": "rep@x.example", "calendar_event_id": "mw1", "organizer": "r"}
+    sqlite_store.record_intent(first, **ledger, series=0)
+    sqlite_store.record_meeting(
+        first, **ledger, meet_url="https://meet.google.com/a", spec_fingerprint="f"
+    )
+    sqlite_store.record_cancelled(first)
+    assert sqlite_store.deal_record("hubspot", "62515", first.deal_id).state == "cancelled"
     assert sqlite_store.finish(first, "succeeded", action="booked")
     assert sqlite_store.finish(second, "retrying", reason="google_unavailable", message="5xx")
     assert statements, "the store calls were captured"
