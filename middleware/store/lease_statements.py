@@ -16,9 +16,11 @@ from middleware.model import PENDING, PROCESSING, RETRYING
 from middleware.schema import attempts, deals, events, workers
 from middleware.store.base import DEAL_BY_KEY
 
+#: The claim's deal row while the claim holds its lease: found by its key (a unique index), not
+#: by the lease owner (no index: a scan of every deal).
 RELEASE_DEAL = (
     update(deals)
-    .where(deals.c.lease_owner == bindparam("b_token"))
+    .where(DEAL_BY_KEY, deals.c.lease_owner == bindparam("b_token"))
     .values(lease_owner=None, lease_expires_at=None)
 )
 

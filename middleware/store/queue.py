@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from middleware.model import (
@@ -167,7 +167,8 @@ class EventQueue(EventIntake):
             )
 
     def renew(self, claims: Sequence[Claim], lease_seconds: float) -> set[int]:
-        """Extend the leases of held claims. Returns the ids whose lease was lost."""
+        """Extend the leases of held claims. Returns the ids whose lease another worker now
+        holds (a claim that was finished meanwhile has nothing to renew, and is not lost)."""
         lost: set[int] = set()
         if not claims:
             return lost
@@ -180,11 +181,15 @@ class EventQueue(EventIntake):
                     .values(lease_expires_at=expires)
                 )
                 if result.rowcount != 1:
-                    lost.add(claim.event_id)
+                    holder = conn.execute(
+                        select(events.c.lease_owner).where(events.c.id == claim.event_id)
+                    ).scalar()
+                    if holder is not None:
+                        lost.add(claim.event_id)
                     continue
                 conn.execute(
                     update(deals)
-                    .where(deals.c.lease_owner == claim.token)
+                    .where(self._held_deal(claim))
                     .values(lease_expires_at=expires)
                 )
         return lost
@@ -270,7 +275,17 @@ class EventQueue(EventIntake):
 
     @staticmethod
     def _release_deal(conn: Connection, claim: Claim) -> None:
-        conn.execute(RELEASE_DEAL, {"b_token": claim.token})
+        params = deal_params(claim.provider, claim.account_id, claim.deal_id)
+        conn.execute(RELEASE_DEAL, {**params, "b_token": claim.token})
+
+    @classmethod
+    def _held_deal(cls, claim: Claim) -> Any:
+        """The claim's deal row while the claim holds its lease: found by its key (a unique
+        index), not by the lease owner (no index: a scan of every deal, growing with them)."""
+        return and_(
+            cls._deal_key(claim.provider, claim.account_id, claim.deal_id),
+            deals.c.lease_owner == claim.token,
+        )
 
 
 #: A worker beats every HEARTBEAT_SECONDS; silent for DEAD_AFTER_SECONDS, it is dead: its
