@@ -6,13 +6,17 @@ delays every other rep; instead each request first takes the next free slot of i
 and of the project's, and waits for the later one. A pace is a row (``paces``: scope → the
 time its next request may go); taking a slot is one short write that moves it on by one
 interval, ``max(next_at, now) + interval`` (the generic cell rate algorithm without a burst),
-so requests across processes and hosts are spaced evenly by the database's clock.
+so requests across processes and hosts are spaced evenly by the database's clock. On
+PostgreSQL the row is in the store; an SQLite store is one host's, so its paces are kept in a
+file of their own beside it (``host_paces.py``), off the store's write lock and its flush to
+disk, under the same rule and the host's (the database's) clock.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -23,7 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from middleware.schema import paces
-from middleware.store.base import StoreBase
+from middleware.store.base import StoreBase, utcnow
+from middleware.store.host_paces import host_paces_for
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +36,17 @@ log = logging.getLogger(__name__)
 class PaceQueries(StoreBase):
     def take_slots(self, rates: Sequence[tuple[str, float]]) -> float:
         """Take the next slot of each ``(scope, requests per minute)``; the seconds to wait
-        before sending (0 when every pace is free now). One transaction: the database's now,
-        one read of every scope's row, one write each (statements built once per dialect)."""
+        before sending (0 when every pace is free now). One transaction: on an SQLite file, in
+        the paces file beside it (``host_paces.py``: one host, the host's clock); otherwise in
+        the store, by the database's clock, one read of every scope's row and one write each.
+        Raises SQLAlchemy's, ``sqlite3``'s or the OS's error when the paces cannot be written."""
         paced = [(scope, per_minute) for scope, per_minute in rates if per_minute > 0]
         if not paced:
             return 0.0
+        database = self.engine.url.database if self._dialect == "sqlite" else None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            now = self._clock() if self._clock is not None else utcnow()
+            return host_paces_for(database).take_slots(paced, now)
         read, move, create = _pace_statements(self._dialect)
         wait = 0.0
         with self.engine.begin() as conn:
@@ -100,7 +111,7 @@ class Pacer:
         ]
         try:
             wait = self.store.take_slots(rates)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             log.warning("pacing: the store did not answer (%s): unpaced", type(exc).__name__)
             return
         if wait > 0:

@@ -188,9 +188,7 @@ class EventQueue(EventIntake):
                         lost.add(claim.event_id)
                     continue
                 conn.execute(
-                    update(deals)
-                    .where(self._held_deal(claim))
-                    .values(lease_expires_at=expires)
+                    update(deals).where(self._held_deal(claim)).values(lease_expires_at=expires)
                 )
         return lost
 
