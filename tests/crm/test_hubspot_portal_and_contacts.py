@@ -248,4 +248,3 @@ def test_without_the_v4_list_a_cut_embedded_list_is_used(hs: HubSpotEmulator) ->
     hs.inject_fault("GET", ASSOC.format("302"), 404, times=1)
     deal = make_client(hs, max_attendees=200).fetch_deal("62515", "302")
     assert deal.contact_emails == tuple(f"guest{i}@example.com" for i in ids[:100])
-
