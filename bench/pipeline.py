@@ -130,6 +130,7 @@ def one_run(
                 },
                 [f"c{deal}"],
             )
+        google.keep_alive = True  # Google's front ends keep connections alive (HTTP/1.1)
         google.inject_delay("insert", google_ms / 1000, times=FOREVER)
         if quota_per_minute is not None:
             # Counted over 10 s (Google: a minute), so the run takes seconds; over 1 s the

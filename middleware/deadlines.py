@@ -186,8 +186,14 @@ class _Watchdog:
             if self._pid != os.getpid():  # first use (or first in a forked child)
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="call-deadlines", daemon=True).start()
+            while self._heap and self._heap[0][2].done:  # finished calls leave as they come
+                heapq.heappop(self._heap)
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (watch.deadline, next(self._order), watch))
-            self._wake.notify()
+            # Woken only when this deadline comes first: calls share one timeout, so a new
+            # one usually ends last, and waking the thread for it would cost every call.
+            if earliest is None or watch.deadline < earliest:
+                self._wake.notify()
 
     def _run(self) -> None:
         while True:

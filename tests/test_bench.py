@@ -49,7 +49,8 @@ def test_pipeline_smoke_books_every_event_at_each_concurrency() -> None:
     for row in rows:
         events_per_second, bound, ratio = (float(v.replace(",", "")) for v in row[2:5])
         assert events_per_second > 0 and bound > 0 and ratio > 0
-        assert float(row[8]) >= 4  # deal, contacts, owner and write-back: the CRM saw each event
+        # the deal (its contacts embedded), the contacts and the write-back: the CRM saw each event
+        assert float(row[8]) >= 3
 
 
 def test_growth_smoke_times_intake_and_claim_at_each_size() -> None:

@@ -104,6 +104,15 @@ def test_renew_keeps_the_lease(store: Store, clock: Clock) -> None:
     assert store.renew([claim], 60) == {claim.event_id}
 
 
+def test_a_claim_finished_before_its_renewal_is_not_lost(store: Store) -> None:
+    """The heartbeat may renew an attempt that has just finished: nothing to renew, and no
+    "lease lost to another worker" for it."""
+    store.add_events([new("1"), new("2")])
+    done, running = store.claim("w1", 2, 60)
+    assert store.finish(done, "succeeded") is True
+    assert store.renew([done, running], 60) == set()
+
+
 def test_retrying_waits_until_due(store: Store, clock: Clock) -> None:
     [event_id] = store.add_events([new("1")]).ids
     [claim] = store.claim("w1", 1, 60)

@@ -1,12 +1,21 @@
-"""Google's rate quotas paced through the store (store/pacing.py), shared by every process."""
+"""Google's rate quotas paced through the store (store/pacing.py), shared by every process: rows
+of the store on PostgreSQL, a file beside an SQLite store (store/host_paces.py)."""
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
 from middleware.database import make_engine
 from middleware.store import Store
+from middleware.store.host_paces import HostPaces
 from middleware.store.pacing import Pacer
 from tests.test_store import Clock, clock  # noqa: F401 - the clock fixture
 
@@ -48,11 +57,71 @@ def test_the_pacer_sleeps_for_its_slot(store: Store, clock: Clock) -> None:
     assert slept == pytest.approx([0.5, 1.0])  # the first went at once
 
 
-def test_a_store_that_does_not_answer_leaves_the_request_unpaced(tmp_path: object) -> None:
-    broken = Store(make_engine(f"sqlite:///{tmp_path}/missing/dir/x.db"))  # no schema, no file
+def test_a_store_that_does_not_answer_leaves_the_request_unpaced() -> None:
+    broken = Store(create_engine("sqlite://"))  # in memory, no schema: the store's own rows
     slept: list[float] = []
     pacer = Pacer(broken, rep_per_minute=1, project_per_minute=1, sleep=slept.append)
     pacer("rep@seller.example")  # logged, not raised
     assert slept == []
     with pytest.raises(OperationalError):
         broken.take_slots([("x", 1.0)])
+
+
+def test_a_paces_file_that_cannot_be_opened_leaves_the_request_unpaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "x.db.paces").mkdir()  # a folder where the file should be
+    store = Store(make_engine(f"sqlite:///{tmp_path}/x.db"))
+    slept: list[float] = []
+    pacer = Pacer(store, rep_per_minute=1, project_per_minute=1, sleep=slept.append)
+    with caplog.at_level(logging.WARNING, logger="middleware.store.pacing"):
+        pacer("rep@seller.example")
+        pacer("rep@seller.example")
+    assert slept == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "pacing: the store did not answer (OperationalError): unpaced"
+    ] * 2
+    store.engine.dispose()
+
+
+# ---- an SQLite store's paces: a file beside it, shared by the host's processes -------------
+
+
+def test_an_sqlite_stores_paces_are_in_a_file_beside_it(tmp_path: Path) -> None:
+    store = Store(make_engine(f"sqlite:///{tmp_path}/events.db"))  # no schema needed
+    assert store.take_slots([("google:rep:a@x", 60.0)]) == 0.0
+    assert store.take_slots([("google:rep:a@x", 60.0)]) == pytest.approx(1.0, abs=0.05)
+    assert (tmp_path / "events.db.paces").is_file()
+    store.engine.dispose()
+
+
+def test_host_paces_are_shared_by_separate_connections(tmp_path: Path) -> None:
+    path = str(tmp_path / "events.db.paces")
+    first, second = HostPaces(path), HostPaces(path)  # as two processes: a connection each
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    rates = [("google:rep:a@x", 600.0), ("google:project", 6000.0)]
+    waits = [(first if n % 2 else second).take_slots(rates, now) for n in range(4)]
+    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    later = now + timedelta(seconds=5)  # the pace is free again: no debt from the past
+    assert first.take_slots(rates, later) == 0.0
+
+
+_OTHER_PROCESS = """
+import sys
+from datetime import datetime
+from middleware.store.host_paces import HostPaces
+print(HostPaces(sys.argv[1]).take_slots([("google:rep:a@x", 6.0)], datetime.fromisoformat(sys.argv[2])))
+"""
+
+
+def test_host_paces_hold_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "events.db.paces")
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert HostPaces(path).take_slots([("google:rep:a@x", 6.0)], now) == 0.0
+    done = subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS, path, now.isoformat()],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert float(done.stdout) == pytest.approx(10.0)  # 6 a minute: the next slot is 10 s on

@@ -3,7 +3,7 @@ stage and webhook-URL checks both CRMs make."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,3 +93,18 @@ def check_webhook_url(
     if not base.startswith("https://"):
         return CheckResult(False, name, f"{base} is not https: {not_https}")
     return CheckResult(True, name, f"set {target} to {base}{path}{note}")
+
+
+def with_client(
+    settings: Settings,
+    client_factory: Callable[[Settings], Any],
+    report: CRMReport,
+    check: Callable[[Any, Settings, CRMReport], None],
+) -> CRMReport:
+    """Run ``check`` with a CRM client made for it, closed afterwards; ``report`` filled."""
+    client = client_factory(settings)
+    try:
+        check(client, settings, report)
+    finally:
+        client.close()
+    return report

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from middleware.check.base import CheckResult, CRMReport, StageRule, check_stages, check_webhook_url
+from middleware.check.base import (
+    CheckResult,
+    CRMReport,
+    StageRule,
+    check_stages,
+    check_webhook_url,
+    with_client,
+)
 from middleware.errors import MiddlewareError
 from middleware.settings import Settings
 
@@ -41,12 +48,7 @@ def check_hubspot(settings: Settings, client_factory: Callable[[Settings], Any])
             )
         )
         return report
-    client = client_factory(settings)
-    try:
-        _check_account(client, settings, report)
-    finally:
-        client.close()
-    return report
+    return with_client(settings, client_factory, report, _check_account)
 
 
 def _webhook(settings: Settings) -> list[CheckResult]:

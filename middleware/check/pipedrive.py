@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from middleware.check.base import CheckResult, CRMReport, StageRule, check_stages, check_webhook_url
+from middleware.check.base import (
+    CheckResult,
+    CRMReport,
+    StageRule,
+    check_stages,
+    check_webhook_url,
+    with_client,
+)
 from middleware.check.pipedrive_fields import check_fields
 from middleware.errors import MiddlewareError
 from middleware.settings import Settings
@@ -53,12 +60,7 @@ def check_pipedrive(settings: Settings, client_factory: Callable[[Settings], Any
     if missing:
         report.results.extend(CheckResult(False, "pipedrive token", fix) for fix in missing)
         return report
-    client = client_factory(settings)
-    try:
-        _check_account(client, settings, report)
-    finally:
-        client.close()
-    return report
+    return with_client(settings, client_factory, report, _check_account)
 
 
 def _webhook(settings: Settings) -> list[CheckResult]:

@@ -1,11 +1,11 @@
-"""A CRM's API over ``requests``: per-thread sessions, one request under a total deadline, and
-the answers every CRM maps the same way.
+"""A CRM's API over urllib3 (``transport.py``): one request under a total deadline, and the
+answers every CRM maps the same way.
 
 The base of :class:`~middleware.crm.hubspot.http.HubSpotHTTP` and
 :class:`~middleware.crm.pipedrive.client.PipedriveClient`:
 
-* one :class:`requests.Session` per thread (``requests`` does not promise a session is
-  thread-safe), so connections are pooled per thread and never shared;
+* one pool of kept-alive connections per client, shared by its threads (urllib3's pools are
+  thread-safe), the environment's proxy and CA bundle read once (``transport.py``);
 * every request runs under a total deadline (:mod:`middleware.deadlines`): connect, send and
   the whole answer, however slowly it trickles in; past it the call ends as ``crm_timeout``;
 * transport failures are ``crm_unreachable``; an answer that is not the CRM's JSON (a proxy's
@@ -22,74 +22,18 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.poolmanager import PoolManager
-
-from middleware.deadlines import CRM_TIMEOUTS, Timeouts, Watch, track
+from middleware.crm.transport import CRMResponse, Transport, TransportError, is_timeout
+from middleware.deadlines import CRM_TIMEOUTS, Timeouts, Watch
 from middleware.errors import MiddlewareError, RetryableError, shorten
 from middleware.metrics import crm_call
 
-__all__ = ["CRMHTTP", "USER_AGENT", "JsonDict"]
+__all__ = ["CRMHTTP", "USER_AGENT", "CRMResponse", "JsonDict"]
 
 USER_AGENT = "crm-meet-middleware"
 JsonDict = dict[str, Any]
 
 #: Statuses whose meaning does not depend on the body (the CRM's mapping reads headers).
 _STATUS_SAYS_ALL = (408, 423, 429, 477)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    """Puts its socket under the current call's deadline as soon as it is connected."""
-
-    def connect(self) -> None:
-        super().connect()
-        track(self)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        track(self)
-
-
-class _WatchedPool(HTTPConnectionPool):
-    """Puts every connection it hands out (a kept-alive one too) under the current call's
-    deadline; new ones again once connected."""
-
-    ConnectionCls = _WatchedHTTPConnection
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)
-        track(connection)
-        return connection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)
-        track(connection)
-        return connection
-
-
-def _watched(manager: PoolManager) -> PoolManager:
-    manager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
-    return manager
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose connections a :class:`Watch` can shut down."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        _watched(self.poolmanager)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        return _watched(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
 class CRMHTTP:
@@ -116,38 +60,37 @@ class CRMHTTP:
         self._token = token
         self._auth_headers = dict(auth_headers)
         self._timeout = timeout
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self._transport: Transport | None = None
+        self._transport_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the token
         return f"{type(self).__name__}(base_url={self._base_url!r})"
 
     def close(self) -> None:
-        """Close every thread's session (their pooled connections). The client stays usable."""
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-        self._local = threading.local()
+        """Close the pooled connections. The client stays usable."""
+        if self._transport is not None:
+            self._transport.close()
 
     # ---- one request -------------------------------------------------------------------------
 
-    def _session(self) -> requests.Session:
-        """This thread's session, made on first use."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            adapter = _DeadlineAdapter()
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers.update(
-                {**self._auth_headers, "Accept": "application/json", "User-Agent": USER_AGENT}
-            )
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
+    def _connections(self) -> Transport:
+        """The client's pools, made on first use (the environment is read then)."""
+        transport = self._transport
+        if transport is None:
+            with self._transport_lock:
+                if self._transport is None:
+                    self._transport = Transport(
+                        self._base_url,
+                        {
+                            **self._auth_headers,
+                            "Accept": "application/json",
+                            "Accept-Encoding": "gzip, deflate",
+                            "User-Agent": USER_AGENT,
+                        },
+                        self._timeout,
+                    )
+                transport = self._transport
+        return transport
 
     def _request(
         self,
@@ -157,7 +100,7 @@ class CRMHTTP:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
-    ) -> requests.Response:
+    ) -> CRMResponse:
         """One request, its whole answer read within the total deadline.
 
         Raises :class:`RetryableError` ``crm_timeout`` (a timeout, or the deadline passed,
@@ -166,18 +109,11 @@ class CRMHTTP:
         timeout = self._timeout
         with Watch(timeout.total) as watch:
             try:
-                response = self._session().request(
-                    method,
-                    self._base_url + path,
-                    params=params,
-                    json=json_body,
-                    timeout=(timeout.connect, timeout.read),
+                response = self._connections().request(
+                    method, path, params=params, json_body=json_body
                 )
-            # Timeout first: ConnectTimeout is both a Timeout and a ConnectionError.
-            except requests.Timeout as exc:
-                raise self._timed_out(what) from exc
-            except requests.RequestException as exc:
-                if watch.expired:  # the watchdog cut the connection
+            except TransportError as exc:
+                if watch.expired or is_timeout(exc):  # or the watchdog cut the connection
                     raise self._timed_out(what) from exc
                 raise RetryableError(
                     "crm_unreachable",
@@ -208,7 +144,7 @@ class CRMHTTP:
         pass_through: tuple[int, ...] = (404,),
         any_body: bool = False,
         account_id: str | None = None,
-    ) -> requests.Response:
+    ) -> CRMResponse:
         """Make one request; return a 2xx answer or one whose status is in ``pass_through``;
         raise for everything else.
 
@@ -232,19 +168,19 @@ class CRMHTTP:
         raise self._error(response, what, account_id=account_id)
 
     def _error(
-        self, response: requests.Response, what: str, *, account_id: str | None
+        self, response: CRMResponse, what: str, *, account_id: str | None
     ) -> MiddlewareError:
         """The CRM's error for a non-2xx answer (its ``errors.py``)."""
         raise NotImplementedError
 
     # ---- answers -----------------------------------------------------------------------------
 
-    def _json_object(self, response: requests.Response, what: str) -> JsonDict:
+    def _json_object(self, response: CRMResponse, what: str) -> JsonDict:
         """The body of an answer as a JSON object, else ``crm_bad_response`` (retryable: a
         proxy or an outage page, not the CRM)."""
         try:
             body = response.json()
-        except ValueError as exc:  # requests' JSONDecodeError is a ValueError
+        except ValueError as exc:  # json's JSONDecodeError is a ValueError
             raise self._not_json(response, what) from exc
         if not isinstance(body, dict):
             raise RetryableError(
@@ -253,7 +189,7 @@ class CRMHTTP:
             )
         return body
 
-    def _not_json(self, response: requests.Response, what: str) -> RetryableError:
+    def _not_json(self, response: CRMResponse, what: str) -> RetryableError:
         return RetryableError(
             "crm_bad_response",
             self._scrub(
@@ -267,9 +203,9 @@ class CRMHTTP:
         return text.replace(self._token, "[token]") if self._token else text
 
 
-def _json_body(response: requests.Response) -> Any:
+def _json_body(response: CRMResponse) -> Any:
     """The parsed JSON body, or None when there is none or it is not JSON."""
     try:
         return response.json()
-    except ValueError:  # requests' JSONDecodeError is a ValueError
+    except ValueError:  # json's JSONDecodeError is a ValueError
         return None

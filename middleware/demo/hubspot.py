@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from middleware.crm import hubspot
+from middleware.demo.emulated import EmulatedCRM
 from middleware.testing.hubspot import HubSpotEmulator
 
 DEAL_ID = "4242"
@@ -29,7 +30,7 @@ def _rules_file(workdir: Path) -> str:
     return str(path)
 
 
-class HubSpotDemo:
+class HubSpotDemo(EmulatedCRM):
     """HubSpot in the demo: ``with`` it to run its emulator."""
 
     name = "HubSpot"
@@ -38,17 +39,6 @@ class HubSpotDemo:
     def __init__(self) -> None:
         self.emulator = HubSpotEmulator()
         self._secret = secrets.token_hex(16)
-
-    def __enter__(self) -> HubSpotDemo:
-        self.emulator.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.emulator.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.emulator.base_url
 
     def seed(self, rep: str, start: datetime) -> None:
         crm = self.emulator

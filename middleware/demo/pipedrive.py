@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from middleware.crm.pipedrive import basic_auth_headers
+from middleware.demo.emulated import EmulatedCRM
 from middleware.testing.pipedrive import PipedriveEmulator
 
 DEAL_ID = "4242"
@@ -33,7 +34,7 @@ KEYS = {
 TIME_ZONE = "Europe/Berlin"
 
 
-class PipedriveDemo:
+class PipedriveDemo(EmulatedCRM):
     """Pipedrive in the demo: ``with`` it to run its emulator."""
 
     name = "Pipedrive"
@@ -42,17 +43,6 @@ class PipedriveDemo:
     def __init__(self) -> None:
         self.emulator = PipedriveEmulator()
         self._user, self._password = "pd-demo", secrets.token_hex(16)
-
-    def __enter__(self) -> PipedriveDemo:
-        self.emulator.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.emulator.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.emulator.base_url
 
     def seed(self, rep: str, start: datetime) -> None:
         crm = self.emulator

@@ -59,7 +59,7 @@ class GoogleCalendar:
     """Calendar v3 events with Meet links, created as the rep (domain-wide delegation).
 
     Thread-safe: credentials are shared per rep (one token per rep, not per event, ref §3.1,
-    gotcha 7) but every call gets its own ``httplib2.Http``, which is not thread-safe
+    gotcha 7) but each thread has its own ``httplib2.Http``, which is not thread-safe
     (ref §4.4, gotcha 8).
     """
 

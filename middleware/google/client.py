@@ -44,9 +44,9 @@ class Client:
     """The way into Calendar v3 at ``api_base_url`` as each rep. Thread-safe.
 
     Credentials are shared per rep (:class:`RepCredentials`: the service account's delegation
-    or the rep's own OAuth token) but every call gets its own
-    ``httplib2.Http`` (a :class:`~middleware.google.transport.DeadlineHttp`), which is not
-    thread-safe (ref §4.4, gotcha 8).
+    or the rep's own OAuth token) and the Calendar resources by every thread, but each thread
+    has its own ``httplib2.Http`` (a :class:`~middleware.google.transport.DeadlineHttp`),
+    which is not thread-safe (ref §4.4, gotcha 8).
     """
 
     def __init__(
@@ -88,11 +88,13 @@ class Client:
         )
         # api_endpoint replaces rootUrl + servicePath, so it must include calendar/v3 (ref §4.2).
         self._endpoint = api_base_url.rstrip("/") + "/calendar/v3/"
-        self._local = threading.local()  # each thread's Calendar resources (see _Api)
+        self._local = threading.local()  # each thread's connection (_thread_http)
+        self._resources: dict[str, Any] | None = None  # built once (_calendar_resources)
+        self._build_lock = threading.Lock()
 
     def service(self, organizer: str, call: Call) -> Any:
-        """The Calendar API acting as ``organizer``, with an HTTP connection of its own for this
-        call (httplib2 is not thread-safe, ref §4.4).
+        """The Calendar API acting as ``organizer``, over this thread's HTTP connection
+        (httplib2 is not thread-safe, ref §4.4).
 
         Mints the rep's token first if needed (raises what :meth:`translate` maps it to).
         """
@@ -180,28 +182,50 @@ class Client:
         )
 
     def _api(self, credentials: Any) -> _Api:
-        http = google_auth_httplib2.AuthorizedHttp(credentials, http=DeadlineHttp(self.timeout))
-        resources: dict[str, Any] | None = getattr(self._local, "resources", None)
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=self._thread_http())
+        return _Api(self._calendar_resources(), http)
+
+    def _thread_http(self) -> DeadlineHttp:
+        """This thread's connection to Google, kept between its calls (httplib2 is not
+        thread-safe, ref §4.4; a kept-alive connection spares a TLS handshake per call)."""
+        http: DeadlineHttp | None = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = DeadlineHttp(self.timeout)
+        return http
+
+    def _calendar_resources(self) -> dict[str, Any]:
+        """The Calendar resources, built once per client: googleapiclient makes each
+        resource's methods from the discovery document, several milliseconds of CPU a time.
+        They are shared by every thread and hold no connection of their own: each request
+        made through them is given its call's (:class:`_Bound`), the library's own
+        thread-safety pattern of a shared service and an ``Http`` per request (ref §4.4)."""
+        resources = self._resources
         if resources is None:
-            root = build(
-                "calendar",
-                "v3",
-                http=http,
-                static_discovery=True,  # bundled discovery document: no network (ref §4.1)
-                cache_discovery=False,
-                client_options={"api_endpoint": self._endpoint},
-            )
-            resources = self._local.resources = {
-                "events": root.events(),
-                "calendars": root.calendars(),
-            }
-        return _Api(resources, http)
+            with self._build_lock:
+                if self._resources is None:
+                    root = build(
+                        "calendar",
+                        "v3",
+                        http=_NoHttp(),
+                        static_discovery=True,  # the bundled discovery document (ref §4.1)
+                        cache_discovery=False,
+                        client_options={"api_endpoint": self._endpoint},
+                    )
+                    self._resources = {"events": root.events(), "calendars": root.calendars()}
+                resources = self._resources
+        return resources
+
+
+class _NoHttp:
+    """The shared resources' own transport: never used, as every request gets its call's."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a Calendar request was sent without its call's connection")
 
 
 class _Api:
-    """This thread's Calendar resources (built once: googleapiclient makes each resource's
-    methods from the discovery document, several milliseconds of CPU a time), with the
-    credentials and connection of one call: every request made through it carries ``http``."""
+    """The shared Calendar resources with the credentials and connection of one call: every
+    request made through it carries ``http``."""
 
     def __init__(self, resources: dict[str, Any], http: Any) -> None:
         self._resources = resources
@@ -215,8 +239,8 @@ class _Api:
 
 
 class _Bound:
-    """A cached resource whose request methods use this call's ``http``. A googleapiclient
-    request takes the resource's ``_http`` when it is made, so it is set just before."""
+    """A shared resource whose requests are sent over this call's ``http`` (set on each
+    request made, so the shared resource itself never changes)."""
 
     def __init__(self, resource: Any, http: Any) -> None:
         self._resource = resource
@@ -226,8 +250,9 @@ class _Bound:
         method = getattr(self._resource, name)
 
         def request(**kwargs: Any) -> Any:
-            self._resource._http = self._http
-            return method(**kwargs)
+            made = method(**kwargs)
+            made.http = self._http
+            return made
 
         return request
 

@@ -1,11 +1,13 @@
 """httplib2 for Google's token endpoint and Calendar: a total deadline per request, and only
 Google's JSON accepted as an answer.
 
-:class:`DeadlineHttp` is the ``httplib2.Http`` every Google call gets (one per call: httplib2
-is not thread-safe, ref §4.4). Its socket timeout bounds each read; on top of that each
+:class:`DeadlineHttp` is the ``httplib2.Http`` Google calls go through (one per thread, kept
+between its calls: httplib2 is not thread-safe, ref §4.4). Its socket timeout bounds each
+read; on top of that each
 request runs under a :class:`~middleware.deadlines.Watch` of ``total`` seconds that shuts the
 connection down when the answer has not fully arrived by then, and raises
 :class:`~middleware.deadlines.DeadlineExceeded` (a ``TimeoutError``: ``google_timeout``).
+After a failed or cut request its connections are closed, so the next call starts afresh.
 
 Google answers both APIs with JSON objects (Calendar's error bodies, ref §2.1; the token
 endpoint's RFC 6749 §5.1/§5.2 bodies) or nothing (``204`` of a delete). Any other body (an HTML
@@ -85,6 +87,13 @@ class DeadlineHttp(httplib2.Http):
         super().__init__(timeout=timeout.read)
         self.deadline = timeout.total
 
+    def drop_connections(self) -> None:
+        """Close the kept connections (a cut or broken one must not be used again)."""
+        connections = list(self.connections.values())
+        self.connections.clear()
+        for connection in connections:
+            connection.close()
+
     def _sockets(self) -> list[Any]:
         return [getattr(c, "sock", None) for c in list(self.connections.values())]
 
@@ -99,10 +108,12 @@ class DeadlineHttp(httplib2.Http):
                     uri, *args, connection_type=connection_type, **kwargs
                 )
             except Exception as exc:
+                self.drop_connections()
                 if watch.expired:
                     raise DeadlineExceeded(self.deadline) from exc
                 raise
         if watch.expired:
+            self.drop_connections()
             raise DeadlineExceeded(self.deadline)
         if not is_json_object(content):
             raise NotJsonAnswer(int(response.status), content, response.get("retry-after"))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, text
+from sqlalchemy import Engine, and_, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -31,14 +31,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_POSTGRESQL_NOW = text("SELECT now()")
+# https://www.sqlite.org/lang_datefunc.html: 'now' is UTC, %f gives milliseconds
+_SQLITE_NOW = text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")
+
+
 def database_time(conn: Connection) -> datetime:
     """The database's current time, aware UTC."""
     if conn.dialect.name == "postgresql":
-        value = conn.execute(text("SELECT now()")).scalar_one()
+        value = conn.execute(_POSTGRESQL_NOW).scalar_one()
         return value.astimezone(UTC)
-    # https://www.sqlite.org/lang_datefunc.html: 'now' is UTC, %f gives milliseconds
-    raw = conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    raw = conn.execute(_SQLITE_NOW).scalar_one()
     return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+
+
+#: A deal's row by the bind parameters of :func:`deal_params`, for statements built once
+#: (SQLAlchemy then reuses their compiled form instead of building and hashing a new one).
+DEAL_BY_KEY = and_(
+    deals.c.provider == bindparam("b_provider"),
+    deals.c.account_id == bindparam("b_account"),
+    deals.c.deal_id == bindparam("b_deal"),
+)
+
+
+def deal_params(provider: str, account_id: str, deal_id: str) -> dict[str, str]:
+    return {"b_provider": provider, "b_account": account_id, "b_deal": deal_id}
 
 
 class StoreBase:

@@ -7,12 +7,30 @@ the link and never makes a second meeting.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import functools
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from middleware.schema import deals, events
-from middleware.store.base import StoreBase
+from middleware.store.base import DEAL_BY_KEY, StoreBase, deal_params
 from middleware.store.records import Claim, DealRecord
+
+# Built once (SQLAlchemy then reuses their compiled form): every booking runs them.
+_DEAL_RECORD = select(deals).where(DEAL_BY_KEY)
+_EVENT_MEETING = (
+    update(events)
+    .where(events.c.id == bindparam("b_id"), events.c.lease_owner == bindparam("b_token"))
+    .values(meet_url=bindparam("b_meet_url"), calendar_event_id=bindparam("b_event_id"))
+)
+
+
+@functools.cache
+def _deal_update(columns: frozenset[str]) -> Any:
+    """``UPDATE deals SET <columns>, updated_at`` of one deal, built once per set of columns."""
+    values = {c: bindparam(f"v_{c}", type_=deals.c[c].type) for c in (*columns, "updated_at")}
+    return update(deals).where(DEAL_BY_KEY).values(**values)
 
 
 class DealLedger(StoreBase):
@@ -20,9 +38,7 @@ class DealLedger(StoreBase):
 
     def deal_record(self, provider: str, account_id: str, deal_id: str) -> DealRecord:
         with self.reader.connect() as conn:
-            row = conn.execute(
-                select(deals).where(self._deal_key(provider, account_id, deal_id))
-            ).first()
+            row = conn.execute(_DEAL_RECORD, deal_params(provider, account_id, deal_id)).first()
         if row is None:
             return DealRecord()
         return DealRecord(
@@ -73,9 +89,13 @@ class DealLedger(StoreBase):
         # the heartbeat's renew of the same claim).
         with self.engine.begin() as conn:
             conn.execute(
-                update(events)
-                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
-                .values(meet_url=meet_url, calendar_event_id=calendar_event_id)
+                _EVENT_MEETING,
+                {
+                    "b_id": claim.event_id,
+                    "b_token": claim.token,
+                    "b_meet_url": meet_url,
+                    "b_event_id": calendar_event_id,
+                },
             )
             self._set_deal(
                 claim,
@@ -99,8 +119,7 @@ class DealLedger(StoreBase):
             with self.engine.begin() as own:
                 self._set_deal(claim, own, **values)
             return
-        conn.execute(
-            update(deals)
-            .where(self._deal_key(claim.provider, claim.account_id, claim.deal_id))
-            .values(**values, updated_at=self._now(conn))
-        )
+        params = {f"v_{name}": value for name, value in values.items()}
+        params["v_updated_at"] = self._now(conn)
+        params.update(deal_params(claim.provider, claim.account_id, claim.deal_id))
+        conn.execute(_deal_update(frozenset(values)), params)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from middleware.schema import parks
 from middleware.store.base import StoreBase
@@ -37,6 +37,18 @@ def park_message(until: datetime, message: str) -> str:
     """``last_error`` of a parked event: ``parked until <ISO time>: <message>``."""
     when = until.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return f"{PARKED_PREFIX}{when}: {message}"
+
+
+#: Read before every remote call: built once (SQLAlchemy then reuses its compiled form).
+_ACTIVE_PARK = (
+    select(parks)
+    .where(
+        parks.c.scope.in_(bindparam("scopes", expanding=True)),
+        parks.c.until > bindparam("at", type_=parks.c.until.type),
+    )
+    .order_by(parks.c.until.desc())
+    .limit(1)
+)
 
 
 class ParkQueries(StoreBase):
@@ -73,10 +85,5 @@ class ParkQueries(StoreBase):
             return None
         with self.reader.connect() as conn:
             at = now or self._now(conn)
-            row = conn.execute(
-                select(parks)
-                .where(parks.c.scope.in_(scopes), parks.c.until > at)
-                .order_by(parks.c.until.desc())
-                .limit(1)
-            ).first()
+            row = conn.execute(_ACTIVE_PARK, {"scopes": list(scopes), "at": at}).first()
         return Park(row.scope, row.until, row.reason, row.message) if row else None

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from middleware.model import (
@@ -40,7 +40,9 @@ from middleware.model import (
     SUCCEEDED,
 )
 from middleware.schema import attempts, deals, events, workers
+from middleware.store.base import deal_params
 from middleware.store.intake import EventIntake
+from middleware.store.lease_statements import RELEASE_DEAL, claim_statements, finish_statements
 from middleware.store.parks import park_message
 from middleware.store.records import Claim
 
@@ -62,40 +64,15 @@ class EventQueue(EventIntake):
         if limit <= 0:
             return []
         claims: list[Claim] = []
+        candidates, take_deal, start, attempt = claim_statements(self._dialect)
         with self.engine.begin() as conn:
             now = self._now(conn)
-            expires = now + timedelta(seconds=lease_seconds)
-            dead = now - timedelta(seconds=DEAD_AFTER_SECONDS)
-            deal_free = or_(
-                deals.c.lease_owner.is_(None),
-                deals.c.lease_expires_at < now,
-                _held_by_a_dead_worker(deals.c.lease_owner, dead),
-            )
-            due = or_(
-                and_(events.c.status.in_((PENDING, RETRYING)), events.c.next_attempt_at <= now),
-                and_(
-                    events.c.status == PROCESSING,
-                    or_(
-                        events.c.lease_expires_at < now,
-                        _held_by_a_dead_worker(events.c.lease_owner, dead),
-                    ),
-                ),
-            )
-            query = (
-                select(events)
-                .select_from(
-                    events.join(
-                        deals,
-                        self._deal_key(events.c.provider, events.c.account_id, events.c.deal_id),
-                    )
-                )
-                .where(due, deal_free)
-                .order_by(events.c.next_attempt_at, events.c.id)
-                .limit(limit * 4)
-            )
-            if self._dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=events)
-            for row in conn.execute(query).all():
+            times = {
+                "b_now": now,
+                "b_expires": now + timedelta(seconds=lease_seconds),
+                "b_dead": now - timedelta(seconds=DEAD_AFTER_SECONDS),
+            }
+            for row in conn.execute(candidates, {**times, "b_limit": limit * 4}).all():
                 if len(claims) >= limit:
                     break
                 if row.status == PROCESSING:
@@ -104,34 +81,19 @@ class EventQueue(EventIntake):
                         self._fail_exhausted(conn, row, now)
                         continue
                 token = f"{worker}/{uuid.uuid4().hex[:12]}"
-                taken = conn.execute(
-                    update(deals)
-                    .where(self._deal_key(row.provider, row.account_id, row.deal_id), deal_free)
-                    .values(lease_owner=token, lease_expires_at=expires)
-                )
-                if taken.rowcount != 1:
-                    continue  # another event of this deal is being worked on
                 number = row.attempts + 1
-                conn.execute(
-                    update(events)
-                    .where(events.c.id == row.id)
-                    .values(
-                        status=PROCESSING,
-                        lease_owner=token,
-                        lease_expires_at=expires,
-                        attempts=number,
-                        updated_at=now,
-                    )
-                )
-                conn.execute(
-                    insert(attempts).values(
-                        event_id=row.id,
-                        number=number,
-                        worker=worker,
-                        started_at=now,
-                        outcome=PROCESSING,
-                    )
-                )
+                params = {
+                    **times,
+                    **deal_params(row.provider, row.account_id, row.deal_id),
+                    "b_id": row.id,
+                    "v_owner": token,
+                    "v_number": number,
+                    "v_worker": worker,
+                }
+                if conn.execute(take_deal, params).rowcount != 1:
+                    continue  # another event of this deal is being worked on
+                conn.execute(start, params)
+                conn.execute(attempt, params)
                 claims.append(
                     Claim(
                         event_id=row.id,
@@ -205,7 +167,8 @@ class EventQueue(EventIntake):
             )
 
     def renew(self, claims: Sequence[Claim], lease_seconds: float) -> set[int]:
-        """Extend the leases of held claims. Returns the ids whose lease was lost."""
+        """Extend the leases of held claims. Returns the ids whose lease another worker now
+        holds (a claim that was finished meanwhile has nothing to renew, and is not lost)."""
         lost: set[int] = set()
         if not claims:
             return lost
@@ -218,12 +181,14 @@ class EventQueue(EventIntake):
                     .values(lease_expires_at=expires)
                 )
                 if result.rowcount != 1:
-                    lost.add(claim.event_id)
+                    holder = conn.execute(
+                        select(events.c.lease_owner).where(events.c.id == claim.event_id)
+                    ).scalar()
+                    if holder is not None:
+                        lost.add(claim.event_id)
                     continue
                 conn.execute(
-                    update(deals)
-                    .where(deals.c.lease_owner == claim.token)
-                    .values(lease_expires_at=expires)
+                    update(deals).where(self._held_deal(claim)).values(lease_expires_at=expires)
                 )
         return lost
 
@@ -256,41 +221,28 @@ class EventQueue(EventIntake):
         if park:
             assert retry_at is not None
             message = park_message(retry_at, message or reason or "parked")
-        values: dict[str, Any] = {
-            "status": status,
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "force": False,
-            "last_error": message if status != SUCCEEDED else None,
-            "last_error_reason": reason if status != SUCCEEDED else None,
-        }
-        if park:
-            values["attempts_at_replay"] = events.c.attempts_at_replay + 1
-        if action is not None:
-            values["action"] = action
+        retrying = status == RETRYING
         with self.engine.begin() as conn:
             now = self._now(conn)
-            values["updated_at"] = now
-            if status == RETRYING:
-                values["next_attempt_at"] = retry_at or now
-            result = conn.execute(
-                update(events)
-                .where(events.c.id == claim.event_id, events.c.lease_owner == claim.token)
-                .values(**values)
-            )
-            if result.rowcount != 1:
+            event_done, attempt_done = finish_statements(park, action is not None, retrying)
+            params: dict[str, Any] = {
+                "b_id": claim.event_id,
+                "b_token": claim.token,
+                "b_number": claim.attempt,
+                "b_now": now,
+                "v_status": status,
+                "v_outcome": "parked" if park else status,
+                "v_last_error": message if status != SUCCEEDED else None,
+                "v_last_error_reason": reason if status != SUCCEEDED else None,
+                "v_reason": reason,
+                "v_message": message,
+                "v_action": action,
+                "v_next_attempt_at": (retry_at or now) if retrying else None,
+                "v_retry_at": retry_at if retrying else None,
+            }
+            if conn.execute(event_done, params).rowcount != 1:
                 return False
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.event_id == claim.event_id, attempts.c.number == claim.attempt)
-                .values(
-                    outcome="parked" if park else status,
-                    finished_at=now,
-                    error_reason=reason,
-                    error_message=message,
-                    retry_at=retry_at if status == RETRYING else None,
-                )
-            )
+            conn.execute(attempt_done, params)
             self._release_deal(conn, claim)
         return True
 
@@ -321,10 +273,16 @@ class EventQueue(EventIntake):
 
     @staticmethod
     def _release_deal(conn: Connection, claim: Claim) -> None:
-        conn.execute(
-            update(deals)
-            .where(deals.c.lease_owner == claim.token)
-            .values(lease_owner=None, lease_expires_at=None)
+        params = deal_params(claim.provider, claim.account_id, claim.deal_id)
+        conn.execute(RELEASE_DEAL, {**params, "b_token": claim.token})
+
+    @classmethod
+    def _held_deal(cls, claim: Claim) -> Any:
+        """The claim's deal row while the claim holds its lease: found by its key (a unique
+        index), not by the lease owner (no index: a scan of every deal, growing with them)."""
+        return and_(
+            cls._deal_key(claim.provider, claim.account_id, claim.deal_id),
+            deals.c.lease_owner == claim.token,
         )
 
 
@@ -333,12 +291,3 @@ class EventQueue(EventIntake):
 #: so it keeps its leases). A worker that never beats (an older version) keeps the lease rule.
 HEARTBEAT_SECONDS = 2.0
 DEAD_AFTER_SECONDS = 10.0
-
-
-def _held_by_a_dead_worker(lease_owner: Any, dead_before: datetime) -> Any:
-    """The lease token (``<worker>/<nonce>``) names a worker last seen before ``dead_before``."""
-    prefix = workers.c.name + "/"
-    return exists().where(
-        workers.c.last_seen < dead_before,
-        func.substr(lease_owner, 1, func.length(prefix)) == prefix,
-    )

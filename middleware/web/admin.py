@@ -152,11 +152,7 @@ def show_event(event_id: int) -> ResponseReturnValue:
           content:
             application/json:
               schema: EventDetailSchema
-        404:
-          description: no such event
-          content:
-            application/json:
-              schema: ProblemSchema
+        404: EventNotFound
     """
     event = services(current_app).store.get_event(event_id)
     if event is None:
@@ -182,11 +178,7 @@ def replay_event(event_id: int) -> ResponseReturnValue:
           content:
             application/json:
               schema: EventDetailSchema
-        404:
-          description: no such event
-          content:
-            application/json:
-              schema: ProblemSchema
+        404: EventNotFound
         409:
           description: the event is processing, or succeeded without force
           content:

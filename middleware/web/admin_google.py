@@ -15,7 +15,7 @@ from marshmallow import Schema, fields
 from middleware.filters import InputError
 from middleware.google_connections import RepConnection, rep_connections
 from middleware.json_shapes import UTCTime
-from middleware.services import services
+from middleware.services import Services, services
 from middleware.web.admin import bp
 
 
@@ -53,10 +53,15 @@ def google_reps() -> ResponseReturnValue:
             application/json:
               schema: RepConnectionPageSchema
     """
-    svc = services(current_app)
-    extra = [r for r in request.args.getlist("rep") if r.strip()]
+    reps = listed_reps(services(current_app), request.args.getlist("rep"))
+    return jsonify(RepConnectionPageSchema().dump({"reps": reps}))
+
+
+def listed_reps(svc: Services, extra: list[str]) -> list[RepConnection]:
+    """The reps this view lists (the dashboard's reps page shows the same), with ``extra``
+    (the ``rep`` arguments) added. Raises InputError for an ``extra`` that is no email."""
+    extra = [r for r in extra if r.strip()]
     for rep in extra:
         if "@" not in rep or len(rep) > 320:
             raise InputError(f"rep: {rep[:60]!r} is not an email address")
-    reps: list[RepConnection] = rep_connections(svc.settings, svc.store, also=extra)
-    return jsonify(RepConnectionPageSchema().dump({"reps": reps}))
+    return rep_connections(svc.settings, svc.store, also=extra)

@@ -7,6 +7,9 @@ it; only its SHA-256 is kept. Making and revoking a key is in the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -14,6 +17,7 @@ from middleware.filters import InputError, load
 from middleware.meetings_api import keys
 from middleware.meetings_api.schemas import ApiKeyCreateSchema, api_key_json
 from middleware.services import services
+from middleware.store import Store
 
 bp = Blueprint("api_keys", __name__, url_prefix="/api-keys")
 
@@ -43,18 +47,24 @@ def create_api_key() -> ResponseReturnValue:
     body = request.get_json(silent=True) if request.get_data(cache=True) else {}
     if not isinstance(body, dict):
         raise InputError("body must be a JSON object")
+    made = make_api_key(services(current_app).store, body, actor=_actor())
+    return jsonify(api_key_json(made.record, made.key)), 201
+
+
+def make_api_key(store: Store, body: Mapping[str, Any], *, actor: str) -> keys.NewApiKey:
+    """Make a key from ``body`` (:class:`ApiKeyCreateSchema`; the dashboard's form too), with
+    its audit row naming ``actor``. Raises InputError naming the field."""
     data = load(ApiKeyCreateSchema(), body)
     try:
-        made = keys.create_api_key(
-            services(current_app).store,
+        return keys.create_api_key(
+            store,
             name=data["name"],
             scope=data["scope"],
             organizers=data.get("organizers") or (),
-            actor=_actor(),
+            actor=actor,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    return jsonify(api_key_json(made.record, made.key)), 201
 
 
 @bp.get("")

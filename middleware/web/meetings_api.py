@@ -109,11 +109,7 @@ def create_meeting() -> ResponseReturnValue:
           application/json:
             schema: MeetingCreateSchema
       responses:
-        202:
-          description: "stored: the meeting, with its Meet link once Google made it"
-          content:
-            application/json:
-              schema: MeetingSchema
+        202: MeetingAccepted
         409:
           description: the Idempotency-Key was used with another body
           content:
@@ -176,16 +172,8 @@ def show_meeting(meeting_id: str) -> ResponseReturnValue:
       parameters:
       - {in: path, name: meeting_id, required: true, schema: {type: string}}
       responses:
-        200:
-          description: the meeting
-          content:
-            application/json:
-              schema: MeetingSchema
-        404:
-          description: no such meeting (or not one this key may see)
-          content:
-            application/json:
-              schema: ProblemSchema
+        200: MeetingShown
+        404: MeetingNotFound
     """
     return jsonify(meeting_json(changes.visible_meeting(_store(), g.api_key, meeting_id)))
 
@@ -206,16 +194,8 @@ def change_meeting(meeting_id: str) -> ResponseReturnValue:
           application/json:
             schema: MeetingPatchSchema
       responses:
-        202:
-          description: stored; Google follows
-          content:
-            application/json:
-              schema: MeetingSchema
-        404:
-          description: no such meeting
-          content:
-            application/json:
-              schema: ProblemSchema
+        202: MeetingAccepted
+        404: MeetingNotFound
         409:
           description: the meeting is cancelled
           content:
@@ -237,16 +217,8 @@ def cancel_meeting(meeting_id: str) -> ResponseReturnValue:
       - in: query
         schema: CancelSchema
       responses:
-        202:
-          description: stored; Google follows
-          content:
-            application/json:
-              schema: MeetingSchema
-        404:
-          description: no such meeting
-          content:
-            application/json:
-              schema: ProblemSchema
+        202: MeetingAccepted
+        404: MeetingNotFound
     """
     options = load(CancelSchema(), {**_body(), **request.args.to_dict()})
     meeting = changes.cancel(_store(), g.api_key, meeting_id, options.get("send_updates"))
@@ -270,16 +242,8 @@ def change_occurrence(meeting_id: str, original_start: str) -> ResponseReturnVal
           application/json:
             schema: OccurrencePatchSchema
       responses:
-        202:
-          description: stored; Google follows
-          content:
-            application/json:
-              schema: MeetingSchema
-        404:
-          description: no such meeting or occurrence
-          content:
-            application/json:
-              schema: ProblemSchema
+        202: MeetingAccepted
+        404: MeetingNotFound
         409:
           description: the meeting or the occurrence is cancelled, or it does not recur
           content:
@@ -303,16 +267,8 @@ def cancel_occurrence(meeting_id: str, original_start: str) -> ResponseReturnVal
       - in: query
         schema: CancelSchema
       responses:
-        202:
-          description: stored; Google follows
-          content:
-            application/json:
-              schema: MeetingSchema
-        404:
-          description: no such meeting or occurrence
-          content:
-            application/json:
-              schema: ProblemSchema
+        202: MeetingAccepted
+        404: MeetingNotFound
     """
     options = load(CancelSchema(), {**_body(), **request.args.to_dict()})
     meeting = changes.cancel_occurrence(

@@ -23,11 +23,15 @@ from middleware.web import admin_google
 bp = Blueprint("openapi", __name__)
 
 
-def _problem(description: str) -> dict[str, Any]:
+def _answer(description: str, schema: str = "Problem") -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
     }
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return _answer(description)
 
 
 _SHARED_ERRORS = {
@@ -35,6 +39,8 @@ _SHARED_ERRORS = {
     "401": _problem("missing or wrong bearer token"),
     "403": _problem("ADMIN_TOKEN is not set"),
 }
+#: Answers the docstrings name (``404: EventNotFound``), registered as response components.
+_RESPONSES = {"EventNotFound": _problem("no such event")}
 #: Schemas the docstrings name, registered so that they resolve by name.
 _SCHEMAS = (
     filters.ListQuerySchema,
@@ -57,6 +63,15 @@ _SCHEMAS = (
 
 
 #: The meetings API's document: its own key, its own errors (``web/meetings_api.py``).
+_MEETINGS_RESPONSES = {
+    "MeetingAccepted": _answer(
+        "stored: the meeting as it now is, with its Meet link once Google made it; Google follows",
+        "Meeting",
+    ),
+    # By response name: "MeetingSchema" alone is ambiguous (json_shapes has one for deals).
+    "MeetingShown": _answer("the meeting", "Meeting"),
+    "MeetingNotFound": _problem("no such meeting or occurrence (or not one this key may see)"),
+}
 _MEETINGS_ERRORS = {
     "400": _problem("invalid input; the message names the field"),
     "401": _problem("missing, unknown or revoked API key"),
@@ -83,6 +98,7 @@ def build_spec(
     description: str = "Inspect, filter and replay stored webhook events; API keys.",
     schemas_used: tuple[type, ...] = (),
     errors: dict[str, Any] | None = None,
+    responses: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The document for every route of ``app`` whose endpoint starts with ``prefix``."""
     spec = APISpec(
@@ -96,6 +112,8 @@ def build_spec(
     for schema in schemas_used or _SCHEMAS:
         if schema.__name__ not in _QUERY_SCHEMAS:
             spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
+    for name, response in (_RESPONSES if responses is None else responses).items():
+        spec.components.response(name, response)
     with app.test_request_context():
         for endpoint in sorted(app.view_functions):
             if endpoint.startswith(prefix):
@@ -120,6 +138,7 @@ def build_meetings_spec(app: Flask) -> dict[str, Any]:
         description="Make, change and cancel Google Meet meetings, recurring too.",
         schemas_used=_MEETINGS_SCHEMAS,
         errors=_MEETINGS_ERRORS,
+        responses=_MEETINGS_RESPONSES,
     )
 
 

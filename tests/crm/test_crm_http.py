@@ -166,3 +166,40 @@ def test_pipedrive_runs_under_the_same_deadline() -> None:
 def test_deadline_exceeded_is_a_timeout_error() -> None:
     assert issubclass(DeadlineExceeded, TimeoutError)
     assert str(DeadlineExceeded(0.5)) == "the call did not finish within its 0.5 s deadline"
+
+
+# ---- the environment, read once per session -------------------------------------------------
+
+
+def _client(hs: HubSpotEmulator) -> HubSpotClient:
+    return HubSpotClient(base_url=hs.base_url, access_token=TOKEN, rules=HubSpotRules())
+
+
+def test_the_environment_proxy_is_honoured(
+    hs: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    proxied = _client(hs)
+    fails(RetryableError, "crm_unreachable", proxied.account_details)
+    assert hs.requests == []  # it went to the proxy, not to HubSpot
+    proxied.close()
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = _client(hs)
+    assert direct.account_details().portal_id == "62515"
+    direct.close()
+
+
+def test_a_netrc_entry_never_replaces_the_token(
+    hs: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = _client(hs)
+    assert client.fetch_deal("62515", "301").deal_id == "301"
+    assert all(r["authorization_ok"] for r in hs.requests)
+    client.close()

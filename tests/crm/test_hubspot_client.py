@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import requests
+import urllib3
 
 from middleware.crm.base import CRMClient
 from middleware.crm.hubspot.client import HubSpotClient
@@ -29,7 +29,6 @@ START = "2030-01-01T10:00:00Z"
 MEET_URL = "https://meet.google.com/abc-defg-hij"
 EVENT_ID = "mw301a1b2c3"
 DEAL_PATH = "/crm/v3/objects/deals/301"
-ASSOC_PATH = "/crm/v4/objects/deals/301/associations/contacts"
 BATCH_PATH = "/crm/v3/objects/contacts/batch/read"
 DETAILS_PATH = "/account-info/v3/details"
 
@@ -153,21 +152,19 @@ def test_fetch_deal_happy_path(hs: HubSpotEmulator, client: HubSpotClient) -> No
     assert deal.properties["demo_meet_url"] is None
     assert deal.properties["hs_object_id"] == "301"
 
+    # Three contacts embedded in the deal read, no paging: the whole list, no v4 read.
     assert paths(hs) == [
         ("GET", DETAILS_PATH),
         ("GET", DEAL_PATH),
-        ("GET", ASSOC_PATH),
         ("POST", BATCH_PATH),
         ("GET", "/crm/v3/owners/101"),
     ]
-    _details, get, associations, batch, _owner = hs.requests
-    # Embedded associations stop at 100: only the fallback; the v4 call pages instead.
+    _details, get, batch, _owner = hs.requests
     assert get["query"] == {
         "properties": "dealname,dealstage,pipeline,hubspot_owner_id,"
         "demo_start_time,demo_meet_url,demo_calendar_event_id",
         "associations": "contacts",
     }
-    assert associations["query"] == {"limit": "500"}
     assert batch["body"] == {
         "properties": ["email", "firstname", "lastname", "company"],
         "inputs": [{"id": "202"}, {"id": "201"}, {"id": "203"}],
@@ -523,7 +520,7 @@ def test_timeout_is_retryable(hs: HubSpotEmulator) -> None:
     impatient = make_client(hs.base_url, timeout=Timeouts(0.2, 0.5, 5.0))
     hs.inject_delay("GET", DEAL_PATH, 1.5)
     error = expect(RetryableError, "crm_timeout", fetched, impatient)
-    assert isinstance(error.__cause__, requests.Timeout)
+    assert isinstance(error.__cause__, urllib3.exceptions.TimeoutError)
     assert "deal 301" in error.message
     impatient.close()
 
@@ -531,7 +528,7 @@ def test_timeout_is_retryable(hs: HubSpotEmulator) -> None:
 def test_connection_refused_is_unreachable() -> None:
     nowhere = make_client(closed_port_url())
     error = expect(RetryableError, "crm_unreachable", fetched, nowhere)
-    assert isinstance(error.__cause__, requests.ConnectionError)
+    assert isinstance(error.__cause__, urllib3.exceptions.NewConnectionError)
     assert error.message.startswith("could not reach HubSpot for the read of the account details")
     nowhere.close()
 
@@ -619,9 +616,9 @@ def test_eight_threads_fetching_at_once(hs: HubSpotEmulator, client: HubSpotClie
     assert failures == []
     assert len(results) == 40
     assert all(deal == expected for deal in results)
-    # details and the owner read once (before, and cached), then deal, associations and
-    # contacts per fetch
-    assert len(hs.requests) == 40 * 3
+    # details and the owner read once (before, and cached), then the deal (its contacts
+    # embedded) and the contacts per fetch
+    assert len(hs.requests) == 40 * 2
     assert DETAILS_PATH not in {r["path"] for r in hs.requests}
     assert {r["status"] for r in hs.requests} == {200}
 
@@ -683,14 +680,6 @@ def test_contacts_batch_read_404_means_no_contacts(
     )
     deal = client.fetch_deal("62515", "301")
     assert deal.contact_emails == () and deal.owner_email == "rep@example.com"
-
-
-def test_without_the_v4_list_the_embedded_contacts_are_used(
-    hs: HubSpotEmulator, client: HubSpotClient
-) -> None:
-    hs.inject_fault("GET", r"/crm/v4/objects/deals/301/associations/contacts", 404, times=1)
-    deal = fetched(client)
-    assert deal.contact_emails == ("not-an-email", "ada@example.com", None)
 
 
 def test_without_the_account_details_the_portal_check_is_skipped(hs: HubSpotEmulator) -> None:

@@ -2,7 +2,9 @@
 
 Real sockets, real ``requests``: a deal of another portal is refused before it is read; the
 token's portal is read once per client, even with eight threads; hundreds of associated contacts
-are followed page by page and capped at ``meeting.max_attendees`` with a log line.
+are followed page by page and capped at ``meeting.max_attendees`` with a log line; fewer than
+100 contacts embedded in the deal read, unpaged, are the whole list (no v4 read), while a list
+cut at 100 (with ``paging``, or silently) is read through v4.
 """
 
 from __future__ import annotations
@@ -187,18 +189,62 @@ def test_exactly_max_attendees_contacts_log_nothing(
 
 
 def test_a_repeated_cursor_ends_the_paging(hs: HubSpotEmulator) -> None:
+    add_deal(hs, "302", add_contacts(hs, 120))  # embedded: 100 and a next page
     page = {
         "results": [{"toObjectId": 201, "associationTypes": []}],
         "paging": {"next": {"after": "same"}},
     }
-    hs.inject_fault("GET", ASSOC.format("301"), 200, body=page, times=10)
-    deal = make_client(hs).fetch_deal("62515", "301")
+    hs.inject_fault("GET", ASSOC.format("302"), 200, body=page, times=10)
+    deal = make_client(hs).fetch_deal("62515", "302")
     assert deal.contact_emails == ("ada@example.com",)
-    assert len(calls(hs, ASSOC.format("301"))) == 2  # the second answer repeats the cursor
+    assert len(calls(hs, ASSOC.format("302"))) == 2  # the second answer repeats the cursor
 
 
-def test_the_contacts_come_from_the_v4_list_not_the_embedded_ones(hs: HubSpotEmulator) -> None:
-    make_client(hs).fetch_deal("62515", "301")
-    [read] = calls(hs, "/crm/v3/objects/deals/301")
-    assert read["query"]["associations"] == "contacts"  # the fallback only
-    assert calls(hs, "/crm/v4/objects/deals/301/associations/contacts")
+# ---- the contacts embedded in the deal read: complete, or cut at 100 ------------------------
+
+
+@pytest.mark.parametrize("count", [1, 99])
+def test_fewer_than_100_embedded_contacts_are_the_whole_list(
+    hs: HubSpotEmulator, count: int
+) -> None:
+    ids = add_contacts(hs, count)
+    add_deal(hs, "302", ids)
+    deal = make_client(hs).fetch_deal("62515", "302")
+    assert deal.contact_emails == tuple(f"guest{i}@example.com" for i in ids)
+    [read] = calls(hs, "/crm/v3/objects/deals/302")
+    assert read["query"]["associations"] == "contacts"
+    assert calls(hs, ASSOC.format("302")) == []  # one CRM call fewer
+
+
+def test_a_deal_without_contacts_needs_no_association_read(hs: HubSpotEmulator) -> None:
+    add_deal(hs, "302", [])
+    assert make_client(hs).fetch_deal("62515", "302").contact_emails == ()
+    assert calls(hs, ASSOC.format("302")) == []
+
+
+@pytest.mark.parametrize("paging", [True, False], ids=["paging-next", "cut-silently"])
+def test_a_list_cut_at_100_is_read_through_v4(hs: HubSpotEmulator, paging: bool) -> None:
+    # HubSpot says "more" in the block's paging; an account that leaves it out still shows
+    # exactly 100: both are read in full through v4.
+    hs.embedded_association_paging = paging
+    ids = add_contacts(hs, 130)
+    add_deal(hs, "302", ids)
+    deal = make_client(hs, max_attendees=200).fetch_deal("62515", "302")
+    assert deal.contact_emails == tuple(f"guest{i}@example.com" for i in ids)
+    assert len(calls(hs, ASSOC.format("302"))) == 1
+
+
+def test_exactly_100_embedded_contacts_are_checked_through_v4(hs: HubSpotEmulator) -> None:
+    ids = add_contacts(hs, 100)
+    add_deal(hs, "302", ids)
+    deal = make_client(hs).fetch_deal("62515", "302")
+    assert len(deal.contact_emails) == 100
+    assert len(calls(hs, ASSOC.format("302"))) == 1  # 100 may be a cut list
+
+
+def test_without_the_v4_list_a_cut_embedded_list_is_used(hs: HubSpotEmulator) -> None:
+    ids = add_contacts(hs, 130)
+    add_deal(hs, "302", ids)
+    hs.inject_fault("GET", ASSOC.format("302"), 404, times=1)
+    deal = make_client(hs, max_attendees=200).fetch_deal("62515", "302")
+    assert deal.contact_emails == tuple(f"guest{i}@example.com" for i in ids[:100])

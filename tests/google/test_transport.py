@@ -4,6 +4,7 @@ resets, and answers that are not Google's JSON."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -143,3 +144,44 @@ def test_only_json_objects_or_nothing_are_google_answers(content: bytes, expecte
 def test_not_json_answer_keeps_status_and_retry_after() -> None:
     answer = NotJsonAnswer(503, b"x", "7")
     assert (answer.status, answer.content, answer.retry_after) == (503, b"x", "7")
+
+
+# ---- one kept-alive connection per thread ----------------------------------------------------
+
+
+def test_a_threads_calls_share_one_kept_alive_connection(
+    emu: GoogleEmulator, cal: GoogleCalendar
+) -> None:
+    emu.keep_alive = True  # as Google's front ends
+    for deal in ("1", "2", "3"):
+        assert ensure(cal, deal).meet_url
+    # three inserts over the connection the first one opened (the token, read once, has
+    # its own)
+    assert ops(emu) == ["insert"] * 3 and len(emu.token_requests) == 1
+    assert emu.connections_accepted == 2
+
+
+def test_a_cut_call_leaves_its_connection_behind(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
+    emu.keep_alive = True
+    assert ensure(cal, "1").meet_url
+    emu.inject_trickle("insert", 0.05)
+    fails("google_timeout", ensure, cal, "2")
+    before = emu.connections_accepted
+    assert ensure(cal, "2").meet_url  # on a fresh connection, not the one shut down
+    assert emu.connections_accepted == before + 1
+
+
+def test_each_thread_has_a_connection_of_its_own(emu: GoogleEmulator, cal: GoogleCalendar) -> None:
+    emu.keep_alive = True
+    ensure(cal, "0")  # the token, once
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda d=d: results.append(ensure(cal, d).meet_url))
+        for d in ("1", "2", "3", "4")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4 and all(results)
+    assert emu.connections_accepted == 6  # the token's, the first call's and one a thread

@@ -1,5 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's ``chromium`` driven by Playwright) against
 the real app on a real socket, a real store and worker, and the Google and HubSpot emulators.
+``REP`` books through domain-wide delegation; ``OAUTH_REP`` is named ``oauth`` in the rules (the
+reps page).
 
 Screenshots of the list, an event and a deal go to ``artifacts/screenshots/`` (README).
 """
@@ -16,19 +18,37 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from middleware import operations
 from middleware.app import create_app
 from middleware.settings import Settings
 from middleware.store import Store
 from middleware.testing.google import GoogleEmulator
 from middleware.testing.hubspot import HubSpotEmulator
+from middleware.token_cipher import TokenCipher
 from middleware.web.dashboard.security import CONTENT_SECURITY_POLICY
 from tests.builders import ADMIN_TOKEN, REPO, notification
-from tests.integration.conftest import REP, Stack
+from tests.integration.conftest import FAST_RULES, REP, Stack, service_env
 from tests.integration.crm_drivers import HubSpotDriver
+from tests.integration.crm_drivers.base import replace_once
+from tests.oauth.support import link_for, oauth_env
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (.ci/run installs it); never `playwright install`
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 pytestmark = pytest.mark.timeout(120)
+OAUTH_REP = "lee@seller.example"
+
+
+@pytest.fixture
+def stack_env(
+    make_env: Any, google: GoogleEmulator, hubspot: HubSpotEmulator, tmp_path: Path
+) -> dict[str, str]:
+    """The integration stack's settings, with OAuth set up for ``OAUTH_REP`` only."""
+    rules = replace_once(
+        FAST_RULES, "[google.rep_auth]\n", f'[google.rep_auth]\n"{OAUTH_REP}" = "oauth"\n'
+    )
+    env = service_env(make_env, google, HubSpotDriver(hubspot), tmp_path, rules=rules)
+    env.update(oauth_env(google, mode="delegation"))
+    return env
 
 
 @pytest.fixture(scope="module")
@@ -246,6 +266,8 @@ def test_every_page_carries_the_content_security_policy(
         f"/dashboard/deals/hubspot/{event['account_id']}/{event['deal_id']}",
         "/dashboard/replay?status=failed",
         "/dashboard/audit",
+        "/dashboard/reps",
+        "/dashboard/api-keys",
         "/dashboard/chart",
         "/dashboard/static/dashboard.css",
     ]
@@ -264,3 +286,84 @@ def test_every_page_carries_the_content_security_policy(
     page.goto(f"{base}/dashboard/")
     assert page.locator("script:not([src])").count() == 0
     assert page.locator("style, [style]").count() == 0
+
+
+@pytest.fixture
+def operator(
+    served: tuple[Stack, str], context: BrowserContext
+) -> tuple[Stack, str, Page, list[str]]:
+    """The stack, its address, a signed-in page and that page's console problems."""
+    stack, base = served
+    page = context.new_page()
+    problems = watch_console(page)
+    sign_in(page, base)
+    return stack, base, page, problems
+
+
+def test_an_operator_makes_a_key_sees_it_once_and_revokes_it(
+    operator: tuple[Stack, str, Page, list[str]],
+) -> None:
+    stack, base, page, problems = operator
+    page.click("nav >> text=API keys")
+    expect(page.locator("h1")).to_have_text("API keys")
+    page.fill("input[name=name]", "booking page")
+    page.check("input[name=scope][value=write]")
+    page.click("form.key-form button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Key made: booking page")
+    expect(page.locator(".secret")).to_contain_text("shown this once")
+    secret = page.input_value("#new-key")
+    assert secret.startswith("mk_")
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert page.request.get(f"{base}/api/meetings", headers=bearer).status == 200
+
+    page.click("text=Done: back to the keys")
+    row = page.locator("table.api-keys tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("booking page")
+    expect(row.locator(".badge")).to_have_text("active")
+    assert secret not in page.content()
+    row.locator("a.revoke").click()
+    expect(page.locator("h1")).to_have_text("Revoke the key booking page?")
+    page.click("form.confirm button.danger")
+    expect(page.locator(".flash-ok")).to_contain_text("Revoked the key 'booking page'")
+    expect(row.locator(".badge")).to_have_text("revoked")
+    assert page.request.get(f"{base}/api/meetings", headers=bearer).status == 401
+    assert [a.action for a in stack.store.list_audit()[0]] == ["api_key_revoke", "api_key_create"]
+    assert problems == []
+
+
+def test_the_reps_page_shows_each_reps_connection_and_copies_the_link(
+    operator: tuple[Stack, str, Page, list[str]], context: BrowserContext
+) -> None:
+    stack, base, page, problems = operator
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.click("nav >> text=Reps")
+    expect(page.locator("h1")).to_have_text("Reps")
+    delegated = page.locator(f'tr[data-rep="{REP}"]')
+    expect(delegated).to_contain_text("delegation")
+    oauth = page.locator(f'tr[data-rep="{OAUTH_REP}"]')
+    expect(oauth.locator(".badge")).to_have_text("never connected")
+    link = link_for(stack.settings, OAUTH_REP)
+    oauth.locator("button[data-copy]").click()
+    expect(oauth.locator("button[data-copy]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+
+    # The rep connects (what the callback stores), then Google revokes the token.
+    operations.replay_after_connect(
+        stack.store,
+        email=OAUTH_REP,
+        sealed_refresh_token=TokenCipher(stack.settings.google_token_keys).seal("1//0token"),
+        scopes=["https://www.googleapis.com/auth/calendar.events"],
+        actor=f"connect:{OAUTH_REP}",
+    )
+    page.reload()
+    expect(oauth.locator(".badge")).to_have_text("connected")
+    connection = stack.store.google_connection(OAUTH_REP)
+    assert connection is not None
+    stack.store.mark_google_connection_broken(OAUTH_REP, connection.generation, "invalid_grant")
+    page.reload()
+    expect(oauth.locator(".badge")).to_have_text("broken: must reconnect")
+    expect(oauth.locator("time")).to_contain_text("GMT+5:30")  # broken since, in local time
+    assert "1//0token" not in page.content()
+    shoot(page, "reps")
+    assert problems == []

@@ -90,7 +90,10 @@ def stack(
 
 def test_every_event_succeeds_once_faults_stop_with_one_event_per_deal(stack: Stack) -> None:
     for deal in DEALS:
-        stack.deal(deal, contacts=(f"buyer{deal}@acme.example",))
+        # The first deal has 100 contacts: the deal read's embedded list may be cut there, so
+        # its v4 list (and that list's faults) is read; the others' one contact comes embedded.
+        count = 100 if deal == DEALS[0] else 1
+        stack.deal(deal, contacts=tuple(f"buyer{deal}-{n}@acme.example" for n in range(count)))
     ids = [i for deal in DEALS for i in stack.deliver(notification(deal))["event_ids"]]
     hubspot_faults(stack.hubspot)
     google_faults(stack.google)

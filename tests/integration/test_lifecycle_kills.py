@@ -1,6 +1,6 @@
 """The worker killed between the external writes of every lifecycle transition, over real
-sockets (the real CRM and Google adapters against the emulators), for every CRM (``crm``) on
-SQLite and PostgreSQL.
+sockets (the real CRM and Google adapters against the emulators), for every CRM (``crm``), HubSpot
+on PostgreSQL and Pipedrive on SQLite (the store's part of a kill is the same for both CRMs).
 
 A kill is modelled where SIGKILL strikes: right after an external write took effect in Google or
 the CRM, before the worker recorded anything more. ``Killed`` is a ``BaseException`` the pipeline
@@ -23,10 +23,17 @@ from middleware.store import Store
 from middleware.testing.google import GoogleEmulator
 from middleware.wiring import pipeline as build_pipeline
 from tests.integration.conftest import FAST_RULES, Stack, service_env
-from tests.integration.crm_drivers import CANCEL, NEW_REP, REP, TRIGGER, CRMDriver
+from tests.integration.crm_drivers import (
+    CANCEL,
+    NEW_REP,
+    REP,
+    TRIGGER,
+    CRMDriver,
+    one_store_per_crm,
+)
 from tests.killing import Killed, Killer
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), one_store_per_crm(hubspot="postgresql")]
 LEASE = 60
 WRITES = {"ensure_event", "restore_event", "cancel_event", "write_back", "clear_write_back"}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.builders import ADMIN_TOKEN, SECRET, notification, shown
 from tests.integration.conftest import Stack
-from tests.integration.crm_drivers import BUYER, OTHER, REP, TRIGGER
+from tests.integration.crm_drivers import BUYER, OTHER, REP, TRIGGER, one_store_per_crm
 
 
 def test_happy_path_every_field(crm_stack: Stack) -> None:
@@ -108,6 +108,7 @@ def test_missing_start_waits_for_the_property(crm_stack: Stack) -> None:
     assert stack.google.all_events() == []
 
 
+@one_store_per_crm(hubspot="sqlite")
 def test_hundred_deals_at_once(crm_stack: Stack) -> None:
     stack, crm = crm_stack, crm_stack.crm
     for i in range(100):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import requests
 from googleapiclient.errors import HttpError
 
 from middleware.testing.google import GoogleEmulator
@@ -124,3 +125,15 @@ def test_a_users_requests_past_the_rate_quota_are_refused(emu: GoogleEmulator) -
     assert insert(svc_b, event_body(new_id()))["status"] == "confirmed"  # another user's own
     emu.limit_rate(None)
     assert insert(svc_a, event_body(new_id()))["status"] == "confirmed"
+
+
+@pytest.mark.parametrize(("keep_alive", "connections"), [(False, 3), (True, 1)])
+def test_connections_are_kept_alive_when_asked(
+    emu: GoogleEmulator, keep_alive: bool, connections: int
+) -> None:
+    emu.keep_alive = keep_alive
+    with requests.Session() as session:
+        for _ in range(3):
+            answer = session.get(emu.base_url + "calendar/v3/calendars/primary/events")
+            assert answer.status_code == 401  # no token: Google's answer all the same
+    assert emu.connections_accepted == connections

@@ -4,7 +4,10 @@ API keys through the admin API, answers that are JSON errors."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.meetings_api.support import ADMIN, bearer, create, make_key, meeting_body
 
@@ -37,6 +40,29 @@ def test_the_openapi_document_covers_every_route_and_the_answer_shape(
     assert {"/admin/api-keys", "/admin/api-keys/{key_id}"} <= set(admin["paths"])
     listed = client.get("/admin/api-keys", headers=ADMIN).json["api_keys"][0]
     assert set(listed) == set(admin["components"]["schemas"]["ApiKey"]["properties"])
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+@pytest.mark.parametrize("path", ["/api/openapi.json", "/openapi.json"])
+def test_every_reference_in_the_openapi_documents_resolves(client: Any, path: str) -> None:
+    """A schema name two modules share (``MeetingSchema``) once left a dangling $ref."""
+    spec = client.get(path).json
+    refs = set(_refs(spec["paths"]))
+    assert refs, "the document references its components"
+    for ref in refs:
+        kind, name = ref.removeprefix("#/components/").split("/")
+        assert name in spec["components"].get(kind, {}), ref
 
 
 def test_api_keys_need_the_admin_token_and_are_shown_once(client: Any, sqlite_store: Any) -> None:

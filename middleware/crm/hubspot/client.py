@@ -6,8 +6,8 @@ headers are the ones collected in ``shared/reference/crm-webhooks-and-apis.md`` 
 
 * ``GET   /account-info/v3/details`` (the token's portal id and time zone; once, cached)
 * ``GET   /crm/v3/objects/deals/{id}?properties=…``
-* ``GET   /crm/v4/objects/deals/{id}/associations/contacts?limit=500&after=…`` (paged; the
-  deal read's embedded associations stop at 100, reference §A4 "Reading associations")
+* ``GET   /crm/v4/objects/deals/{id}/associations/contacts?limit=500&after=…`` (paged), only
+  when the deal read's embedded ones may be cut at 100 (reference §A4 "Reading associations")
 * ``POST  /crm/v3/objects/contacts/batch/read`` (at most 100 inputs; 207 = some not found)
 * ``GET   /crm/v3/owners/{ownerId}`` and ``GET /crm/v3/owners`` (paged with ``after``)
 * ``PATCH /crm/v3/objects/deals/{id}`` with ``{"properties": {…}}``
@@ -27,11 +27,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from middleware.crm.http import JsonDict
 from middleware.crm.hubspot.errors import REQUIRED_SCOPES, write_back_error
 from middleware.crm.hubspot.http import (
     AccountDetails,
     _deal_not_found,
-    _embedded_contact_ids,
+    _embedded_contacts,
     _next_after,
     _results,
     _segment,
@@ -62,11 +63,8 @@ CONTACT_PROPERTIES = ("email", "firstname", "lastname", "company")
 
 
 class HubSpotClient(HubSpotMetadata):
-    """HubSpot's CRM v3 API over ``requests``, safe to share between worker threads.
-
-    Each thread gets its own :class:`requests.Session` (``requests`` does not promise that a
-    session is thread-safe), so connections are pooled per thread and never shared.
-    """
+    """HubSpot's CRM v3 API, safe to share between worker threads (one pool of kept-alive
+    connections, ``crm/transport.py``)."""
 
     provider = PROVIDER
 
@@ -130,8 +128,8 @@ class HubSpotClient(HubSpotMetadata):
             "GET",
             f"/crm/v3/objects/deals/{_segment(deal_id)}",
             what,
-            # The embedded associations (first 100) are the fallback where the v4 list is not
-            # served; the v4 list pages through all of them (reference §A4).
+            # The embedded associations: all of them when fewer than 100 and not paged, else
+            # the v4 list pages through them (reference §A4).
             params={"properties": ",".join(wanted), "associations": "contacts"},
             account_id=account_id,
         )
@@ -156,7 +154,7 @@ class HubSpotClient(HubSpotMetadata):
         owner_email: str | None = None
         contacts: list[Mapping[str, Any]] = []
         if in_trigger_stage:
-            contact_ids = self._contact_ids(account_id, deal_id, _embedded_contact_ids(body))
+            contact_ids = self._contact_ids(account_id, deal_id, body)
             contacts = self._read_contacts(account_id, deal_id, contact_ids)
             owner_id = _text(properties.get("hubspot_owner_id"))
             if owner_id:
@@ -245,13 +243,14 @@ class HubSpotClient(HubSpotMetadata):
 
     # ---- contacts and owner ----------------------------------------------------------------
 
-    def _contact_ids(
-        self, account_id: str, deal_id: str, embedded: list[str] | None = None
-    ) -> list[str]:
+    def _contact_ids(self, account_id: str, deal_id: str, deal: JsonDict) -> list[str]:
         """The deal's associated contact ids in HubSpot's order, each once, at most
-        ``max_attendees`` of them, through the v4 associations API, following
-        ``paging.next.after`` (reference §A4 "Reading associations")."""
-        embedded = embedded or []
+        ``max_attendees`` of them: those embedded in the deal read ``deal`` when they are all
+        of them, else through the v4 associations API, following ``paging.next.after``
+        (reference §A4 "Reading associations")."""
+        embedded, complete = _embedded_contacts(deal)
+        if complete:
+            return self._capped(deal_id, embedded)
         what = f"the read of deal {deal_id}'s contact associations"
         path = f"/crm/v4/objects/deals/{_segment(deal_id)}/associations/contacts"
         ids: dict[str, None] = {}
@@ -272,7 +271,7 @@ class HubSpotClient(HubSpotMetadata):
             if response.status_code == 404 and after is None:
                 # The deal was just read, so the v4 list is not served here: the contacts
                 # embedded in the deal read (at most 100) are what there is.
-                return embedded[: self._max_attendees]
+                return self._capped(deal_id, embedded)
             if response.status_code == 404:
                 raise _deal_not_found(deal_id)  # deleted while its contacts were paged
             body = self._json_object(response, what)
@@ -283,17 +282,23 @@ class HubSpotClient(HubSpotMetadata):
                     ids.setdefault(str(result["toObjectId"]), None)
             after = _next_after(body)
             if len(ids) > self._max_attendees:
-                log.warning(
-                    "deal %s has more than %d associated contacts: inviting the first %d "
-                    "(meeting.max_attendees)",
-                    deal_id,
-                    self._max_attendees,
-                    self._max_attendees,
-                )
-                return list(ids)[: self._max_attendees]
+                return self._capped(deal_id, list(ids))  # no need to page further
             if after is None or after in seen:  # a repeated cursor would loop forever
                 return list(ids)
             seen.add(after)
+
+    def _capped(self, deal_id: str, contact_ids: list[str]) -> list[str]:
+        """The first ``max_attendees`` of ``contact_ids``, with a WARNING when there are more."""
+        if len(contact_ids) <= self._max_attendees:
+            return contact_ids
+        log.warning(
+            "deal %s has more than %d associated contacts: inviting the first %d "
+            "(meeting.max_attendees)",
+            deal_id,
+            self._max_attendees,
+            self._max_attendees,
+        )
+        return contact_ids[: self._max_attendees]
 
     def _read_contacts(
         self, account_id: str, deal_id: str, contact_ids: list[str]

@@ -1,7 +1,7 @@
-"""HubSpot's API over ``requests``: the token's account, and its answers mapped to errors.
+"""HubSpot's API: the token's account, and its answers mapped to errors.
 
 The base of :class:`~middleware.crm.hubspot.client.HubSpotClient`, over the shared
-:class:`~middleware.crm.http.CRMHTTP` (per-thread sessions, a total deadline per request,
+:class:`~middleware.crm.http.CRMHTTP` (pooled connections, a total deadline per request,
 answers that are not JSON): the token's account (read once: its portal id and time zone), and
 every failure mapped by ``errors.py`` to a :class:`RetryableError` (timeouts, connection
 errors, 423, 429, 477, 5xx, an answer that is not JSON) or a :class:`PermanentError`, each with
@@ -18,16 +18,17 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from middleware.crm.base import lower_headers
-from middleware.crm.http import CRMHTTP, JsonDict
+from middleware.crm.http import CRMHTTP, CRMResponse, JsonDict
 from middleware.crm.hubspot.errors import Answer, account_zone, error_for
 from middleware.crm.owners import OwnerCache
 from middleware.deadlines import CRM_TIMEOUTS, Timeouts
 from middleware.errors import MiddlewareError, PermanentError, RetryableError, shorten
 
 log = logging.getLogger(__name__)
+
+#: Associations of one type a v3 object read embeds at most (reference §A4).
+EMBEDDED_ASSOCIATIONS_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class HubSpotHTTP(CRMHTTP):
     # ---- errors ------------------------------------------------------------------------------
 
     def _error(
-        self, response: requests.Response, what: str, *, account_id: str | None
+        self, response: CRMResponse, what: str, *, account_id: str | None
     ) -> MiddlewareError:
         """``errors.error_for``; ``account_id`` (else the token's portal, when known) scopes
         an account-wide wait."""
@@ -137,7 +138,7 @@ class HubSpotHTTP(CRMHTTP):
             now=self._clock(),
         )
 
-    def _answer(self, response: requests.Response) -> Answer:
+    def _answer(self, response: CRMResponse) -> Answer:
         """An error answer for ``errors.py``: parsed body, scrubbed message."""
         try:
             body = response.json()
@@ -193,11 +194,22 @@ def _deal_not_found(deal_id: str) -> PermanentError:
     )
 
 
-def _embedded_contact_ids(deal: JsonDict) -> list[str]:
-    """Contact ids embedded in a deal read (``associations=contacts``), each once, in order."""
+def _embedded_contacts(deal: JsonDict) -> tuple[list[str], bool]:
+    """Contact ids embedded in a deal read (``associations=contacts``), each once, in order,
+    and whether they are all of them.
+
+    v3 object reads embed at most ``EMBEDDED_ASSOCIATIONS_LIMIT`` associations, with the next
+    page's ``after`` in the block's ``paging`` when there are more (reference §A4 "Reading
+    associations"). The list is taken as complete only when it is shorter than that *and*
+    has no ``paging.next``: exactly 100 may be an account that cuts without saying so.
+    """
     associations = deal.get("associations")
     contacts = associations.get("contacts") if isinstance(associations, dict) else None
+    if contacts is None:
+        return [], True  # HubSpot leaves "associations" out when there are none
     results = contacts.get("results") if isinstance(contacts, dict) else None
     if not isinstance(results, list):
-        return []  # HubSpot leaves "associations" out when there are none
-    return _unique(str(r["id"]) for r in results if isinstance(r, dict) and r.get("id") is not None)
+        return [], False  # a block we cannot read: ask the v4 list
+    linked = [r for r in results if isinstance(r, dict) and r.get("id") is not None]
+    complete = len(results) < EMBEDDED_ASSOCIATIONS_LIMIT and _next_after(contacts) is None
+    return _unique(str(r["id"]) for r in linked), complete

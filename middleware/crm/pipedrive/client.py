@@ -39,7 +39,7 @@ __all__ = ["PROVIDER", "PipedriveClient"]
 
 
 class PipedriveClient(PipedriveMetadata):
-    """Pipedrive's API over ``requests``; one session per thread, safe to share.
+    """Pipedrive's API, safe to share between threads.
 
     The account-level reads ``middleware check`` uses (token, deal fields, users, stages) are
     in ``metadata.py``, the HTTP plumbing in ``http.py``."""

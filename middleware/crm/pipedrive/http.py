@@ -1,4 +1,4 @@
-"""Pipedrive's HTTP plumbing on the shared CRM base (``crm/http.py``: per-thread sessions, a
+"""Pipedrive's HTTP plumbing on the shared CRM base (``crm/http.py``: pooled connections, a
 total deadline per request, non-JSON answers): the ``x-api-token`` header, failures mapped to
 the error tree (``errors.py``), paged list endpoints (v1 ``start``, v2 ``cursor``). The token is
 sent only in a header and scrubbed from every message.
@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import requests
-
 from middleware.crm.base import lower_headers
-from middleware.crm.http import CRMHTTP
+from middleware.crm.http import CRMHTTP, CRMResponse
 from middleware.crm.owners import OwnerCache
 from middleware.crm.pipedrive.errors import Answer, error_for, message_of
 from middleware.deadlines import CRM_TIMEOUTS, Timeouts
@@ -26,7 +24,7 @@ JsonDict = dict[str, Any]
 
 
 class PipedriveHTTP(CRMHTTP):
-    """Pipedrive's API over ``requests``; one session per thread, safe to share."""
+    """Pipedrive's API, safe to share between threads."""
 
     provider = PROVIDER
     label = "Pipedrive"
@@ -94,11 +92,11 @@ class PipedriveHTTP(CRMHTTP):
     # ---- answers ---------------------------------------------------------------------------
 
     def _error(
-        self, response: requests.Response, what: str, *, account_id: str | None
+        self, response: CRMResponse, what: str, *, account_id: str | None
     ) -> MiddlewareError:
         return error_for(self._answer(response), what=what)
 
-    def _answer(self, response: requests.Response) -> Answer:
+    def _answer(self, response: CRMResponse) -> Answer:
         try:
             body = response.json()
         except ValueError:
@@ -109,7 +107,7 @@ class PipedriveHTTP(CRMHTTP):
             message=self._scrub(message_of(body, response.text, response.reason)),
         )
 
-    def _json(self, response: requests.Response, what: str) -> JsonDict:
+    def _json(self, response: CRMResponse, what: str) -> JsonDict:
         """A JSON object that does not say ``"success": false``, else ``crm_bad_response``."""
         body = self._json_object(response, what)
         if body.get("success") is False:

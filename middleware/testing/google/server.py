@@ -3,6 +3,7 @@ emulator and writes back the ``Response`` it returns."""
 
 from __future__ import annotations
 
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,13 +19,27 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128  # concurrent clients (bench, thread pools) must not hit a tiny backlog
     emulator: GoogleEmulator
 
+    def get_request(self) -> Any:
+        accepted = super().get_request()
+        with self.emulator._lock:
+            self.emulator.connections_accepted += 1
+        return accepted
+
 
 class Handler(BaseHTTPRequestHandler):
-    # HTTP/1.0: one request per connection, so no keep-alive connection outlives stop().
+    # HTTP/1.0 by default: one request per connection, so no keep-alive connection outlives
+    # stop(); the emulator's ``keep_alive`` answers HTTP/1.1 and keeps them, as Google does.
     protocol_version = "HTTP/1.0"
     server_version = "ESF"  # what Google's front ends call themselves
     sys_version = ""
     timeout = 30  # never let a half-open client pin a handler thread forever
+
+    def setup(self) -> None:
+        super().setup()
+        if cast(Server, self.server).emulator.keep_alive:
+            self.protocol_version = "HTTP/1.1"
+            # Head and body are separate writes: without it the body waits for a delayed ACK.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep pytest output clean; the emulator keeps its own structured logs
@@ -34,6 +49,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         emulator = cast(Server, self.server).emulator
         response = emulator._handle(self.command, self.path, self.headers, raw)
+        if emulator._stopping.is_set():
+            self.close_connection = True
         if response.delivery is not None:
             headers = list(response.headers.items())
             if response.status != 204:

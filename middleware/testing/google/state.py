@@ -152,6 +152,11 @@ class EmulatorState:
         self._all_holds: list[Hold] = []
         self._random: RandomFaults | None = None
         self._etag_counter = itertools.count(1)
+        #: Answer over HTTP/1.1 and keep connections alive, as Google's front ends do. Off by
+        #: default (HTTP/1.0: one request per connection, so none outlives stop()); the
+        #: connections accepted are counted in ``connections_accepted`` either way.
+        self.keep_alive = False
+        self.connections_accepted = 0
         self._stopping = threading.Event()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None

@@ -8,12 +8,12 @@ opaque ``after``, hubspot-2026-and-calendar-lifecycle.md §A4), ``GET
 
 from __future__ import annotations
 
-import base64
-
 from middleware.testing.hubspot.model import (
     ALWAYS_CONTACT_PROPERTIES,
     CONTACT_PROPERTIES,
     DEFAULT_CONTACT_PROPERTIES,
+    association_cursor,
+    association_offset,
     contact_links,
     object_json,
 )
@@ -46,7 +46,7 @@ class ContactRoutes(EmulatorState):
         try:
             limit = int(request.param("limit") or ASSOCIATIONS_DEFAULT_LIMIT)
             after = request.param("after")
-            start = int(base64.urlsafe_b64decode(after.encode()).decode()) if after else 0
+            start = association_offset(after) if after else 0
         except ValueError:
             raise ApiError(400, "limit and after are not valid", "VALIDATION_ERROR") from None
         if limit < 1 or start < 0:
@@ -66,7 +66,7 @@ class ContactRoutes(EmulatorState):
             ]
         }
         if start + limit < len(deal.contact_ids):
-            cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+            cursor = association_cursor(start + limit)
             body["paging"] = {
                 "next": {
                     "after": cursor,

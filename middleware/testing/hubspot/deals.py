@@ -1,5 +1,9 @@
 """Deal routes of the HubSpot emulator: ``GET`` and ``PATCH /crm/v3/objects/deals/{dealId}``.
 
+A read with ``associations=contacts`` embeds the first 100 contact links, with the next page's
+``after`` in the block's ``paging`` when there are more (hubspot-2026-and-calendar-lifecycle.md
+§A4 "Reading associations"); ``embedded_association_paging`` off leaves that out.
+
 A PATCH is validated against the deal property definitions (unknown and read-only names are
 refused whole, as HubSpot does) and against the account's validation rules
 (crm-webhooks-and-apis.md §1.7; changelog crm-api-write-validation-enforcement).
@@ -12,10 +16,12 @@ import json
 from middleware.testing.hubspot.model import (
     ALWAYS_DEAL_PROPERTIES,
     DEFAULT_DEAL_PROPERTIES,
+    Record,
+    association_cursor,
     contact_links,
     object_json,
 )
-from middleware.testing.hubspot.state import EmulatorState
+from middleware.testing.hubspot.state import EMBEDDED_ASSOCIATIONS_LIMIT, EmulatorState
 from middleware.testing.hubspot.wire import (
     ApiError,
     JsonDict,
@@ -39,8 +45,25 @@ class DealRoutes(EmulatorState):
         associations = request.list_param("associations") or []
         # HubSpot only includes the "associations" key when there are associated objects.
         if deal.contact_ids and any(a in ("contacts", "contact", "0-1") for a in associations):
-            body["associations"] = {"contacts": {"results": contact_links(deal)}}
+            body["associations"] = {"contacts": self._embedded_contacts(deal)}
         return Response(200, body)
+
+    def _embedded_contacts(self, deal: Record) -> JsonDict:
+        """The first EMBEDDED_ASSOCIATIONS_LIMIT contact links; when more follow, the block's
+        ``paging.next`` with an opaque ``after`` (unless :attr:`embedded_association_paging`
+        is off) (hubspot-2026-and-calendar-lifecycle.md §A4)."""
+        links = contact_links(deal)
+        block: JsonDict = {"results": links[:EMBEDDED_ASSOCIATIONS_LIMIT]}
+        if len(links) > EMBEDDED_ASSOCIATIONS_LIMIT and self.embedded_association_paging:
+            after = association_cursor(EMBEDDED_ASSOCIATIONS_LIMIT)
+            block["paging"] = {
+                "next": {
+                    "after": after,
+                    "link": f"{self.base_url}/crm/v3/objects/deals/{deal.id}/associations/"
+                    f"contacts?after={after}",
+                }
+            }
+        return block
 
     def _patch_deal(self, request: Request, deal_id: str) -> Response:
         body = request_json(request)

@@ -7,6 +7,7 @@ owners as the CRM v3 API answers them (``shared/reference/crm-webhooks-and-apis.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -161,6 +162,19 @@ def owner_json(owner: Owner) -> JsonDict:
         "archived": owner.archived,
         "teams": [],
     }
+
+
+def association_cursor(offset: int) -> str:
+    """The opaque ``after`` of the association page that starts at ``offset``."""
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+def association_offset(after: str) -> int:
+    """The offset an ``after`` of :func:`association_cursor` names; ValueError if it is not one."""
+    try:
+        return int(base64.urlsafe_b64decode(after.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(after) from exc
 
 
 def contact_links(deal: Record) -> list[JsonDict]:

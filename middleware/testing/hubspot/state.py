@@ -29,6 +29,9 @@ from middleware.testing.hubspot.wire import (
 # (HubSpotEmulator.association_page_max) and larger limits are cut to it.
 ASSOCIATIONS_DEFAULT_LIMIT = 500
 ASSOCIATIONS_MAX_LIMIT = 500
+# A v3 object read embeds at most 100 associations of each type, with the next page's `after`
+# in that block's `paging` (§A4 "Reading associations", HubSpot's 2021-01-18 changelog).
+EMBEDDED_ASSOCIATIONS_LIMIT = 100
 
 Route = tuple[str, "re.Pattern[str]", Callable[..., Response]]
 
@@ -44,6 +47,10 @@ class EmulatorState:
         self.time_zone = time_zone
         #: The largest v4 association page served (see ASSOCIATIONS_MAX_LIMIT).
         self.association_page_max = ASSOCIATIONS_MAX_LIMIT
+        #: Whether a deal read's embedded associations, cut at EMBEDDED_ASSOCIATIONS_LIMIT,
+        #: say so with ``paging.next.after`` (the changelog's answer). Switch it off to model
+        #: an account that cuts the list at 100 without saying so.
+        self.embedded_association_paging = True
         #: Whether validation rules refuse v3 PATCHes too. HubSpot's changelog
         #: (crm-api-write-validation-enforcement) enforces them on writes of version 2026-09;
         #: whether legacy v3 writes are checked as well is unconfirmed: switch it off to model

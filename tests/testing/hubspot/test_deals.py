@@ -81,6 +81,37 @@ def test_deal_read_omits_associations_unless_asked_and_present(hs, api) -> None:
     assert "associations" not in lonely.json()
 
 
+def _deal_with_contacts(hs, deal_id: str, count: int) -> None:
+    ids = [str(5000 + n) for n in range(count)]
+    for contact_id in ids:
+        hs.add_contact(contact_id, f"c{contact_id}@example.com")
+    hs.add_deal(deal_id, {"dealname": "Big", "dealstage": "demoscheduled"}, contact_ids=ids)
+
+
+def test_embedded_associations_stop_at_100_with_the_next_page_in_their_paging(hs, api) -> None:
+    _deal_with_contacts(hs, "310", 130)
+    block = api.get(
+        url(hs, "/crm/v3/objects/deals/310"), params={"associations": "contacts"}
+    ).json()["associations"]["contacts"]
+    assert [r["id"] for r in block["results"]] == [str(5000 + n) for n in range(100)]
+    assert block["paging"]["next"]["after"]
+
+    _deal_with_contacts(hs, "311", 100)  # exactly 100: nothing more, no paging
+    exact = api.get(url(hs, "/crm/v3/objects/deals/311"), params={"associations": "contacts"})
+    assert len(exact.json()["associations"]["contacts"]["results"]) == 100
+    assert "paging" not in exact.json()["associations"]["contacts"]
+
+
+def test_embedded_associations_can_be_cut_without_paging(hs, api) -> None:
+    _deal_with_contacts(hs, "310", 130)
+    hs.embedded_association_paging = False
+    block = api.get(
+        url(hs, "/crm/v3/objects/deals/310"), params={"associations": "contacts"}
+    ).json()["associations"]["contacts"]
+    assert len(block["results"]) == 100
+    assert "paging" not in block
+
+
 def test_deal_read_defaults_and_null_for_unset_defined_properties(hs, api) -> None:
     default = api.get(url(hs, "/crm/v3/objects/deals/302")).json()["properties"]
     assert set(default) == {
