@@ -1,10 +1,12 @@
 """The ingest baseline: a bare WSGI endpoint doing the same durable insert with no framework.
 
-It parses the JSON array, inserts one row per notification (deduplicated on a unique key) and
-commits before answering, like the service must; it checks no signature and knows no CRM. On
-SQLite: WAL and ``synchronous=FULL`` (a commit survives a power cut, as the service's store
-does); on PostgreSQL: the server's defaults (``fsync`` on). Served by the same gunicorn
-configuration as the ``web`` process, so the ratio measures the service's own cost.
+It parses the JSON array and stores each notification as the service must: a row in the
+service's own ``events`` table (the same columns and indexes, deduplicated on ``dedupe_key``)
+and its deal's row in ``deals``, committed before answering. It checks no signature, judges
+no notification, knows no CRM and answers only a count. On SQLite: WAL and
+``synchronous=FULL`` (a commit survives a power cut, as the service's store does); on
+PostgreSQL: the server's defaults (``fsync`` on). Served by the same gunicorn configuration as
+the ``web`` process, so the ratio measures the service's own cost.
 
 ``BENCH_RAW_URL`` names the database (``sqlite:///path`` or a ``postgresql://`` URL).
 """
@@ -16,15 +18,21 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 _URL = os.environ.get("BENCH_RAW_URL", "sqlite:///raw.db")
 _local = threading.local()
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS raw_events (id {pk}, dedupe_key TEXT NOT NULL UNIQUE, "
-    "deal_id TEXT NOT NULL, payload TEXT NOT NULL)"
+_EVENTS = (
+    "INSERT INTO events (provider, account_id, deal_id, dedupe_key, trigger, occurred_at, "
+    "payload, next_attempt_at, created_at, updated_at, status, attempts, attempts_at_replay, "
+    "force) VALUES ({marks}, 'pending', 0, 0, {false}) ON CONFLICT (dedupe_key) DO NOTHING"
+)
+_DEALS = (
+    "INSERT INTO deals (provider, account_id, deal_id, updated_at) VALUES ({marks}) "
+    "ON CONFLICT (provider, account_id, deal_id) DO NOTHING"
 )
 
 
@@ -38,33 +46,60 @@ def _connect(url: str = _URL) -> Any:
 
 
 def create_table(url: str) -> None:
-    """Once, before the server starts (concurrent ``CREATE TABLE IF NOT EXISTS`` can fail)."""
-    conn = _connect(url)
-    sqlite = isinstance(conn, sqlite3.Connection)
-    conn.execute(_DDL.format(pk="INTEGER PRIMARY KEY" if sqlite else "BIGSERIAL PRIMARY KEY"))
-    if not sqlite:
-        conn.commit()
-    conn.close()
+    """The service's schema, once, before the server starts."""
+    from middleware.database import make_engine, upgrade_schema  # not in the server
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        upgrade_schema(engine)
+    finally:
+        engine.dispose()
 
 
-def _insert(rows: list[tuple[str, str, str]]) -> None:
+def _time(moment: datetime, sqlite: bool) -> Any:
+    naive = moment.replace(tzinfo=None)  # UTC
+    return naive.isoformat(" ", "microseconds") if sqlite else naive
+
+
+def _insert(notifications: list[dict[str, Any]]) -> None:
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = _local.conn = _connect()
-    if isinstance(conn, sqlite3.Connection):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            "INSERT OR IGNORE INTO raw_events (dedupe_key, deal_id, payload) VALUES (?, ?, ?)",
-            rows,
+    sqlite = isinstance(conn, sqlite3.Connection)
+    now = _time(datetime.now(UTC), sqlite)
+    events, deals = [], []
+    for n in notifications:
+        portal, deal = str(n["portalId"]), str(n["objectId"])
+        occurred = datetime.fromtimestamp(n["occurredAt"] / 1000, tz=UTC)
+        events.append(
+            (
+                "hubspot",
+                portal,
+                deal,
+                f"hubspot:{portal}:{deal}:{n['propertyName']}:{n['propertyValue']}:"
+                f"{n['occurredAt']}:{n['eventId']}",
+                n["propertyValue"],
+                _time(occurred, sqlite),
+                json.dumps(n, separators=(",", ":")),
+                now,
+                now,
+                now,
+            )
         )
+        deals.append(("hubspot", portal, deal, now))
+    mark = "?" if sqlite else "%s"
+    false = "0" if sqlite else "false"
+    events_sql = _EVENTS.format(marks=", ".join([mark] * 10), false=false)
+    deals_sql = _DEALS.format(marks=", ".join([mark] * 4))
+    if sqlite:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(events_sql, events)
+        conn.executemany(deals_sql, deals)
         conn.execute("COMMIT")
     else:
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO raw_events (dedupe_key, deal_id, payload) VALUES (%s, %s, %s) "
-                "ON CONFLICT (dedupe_key) DO NOTHING",
-                rows,
-            )
+            cur.executemany(events_sql, events)
+            cur.executemany(deals_sql, deals)
         conn.commit()
 
 
@@ -74,12 +109,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         return [b'{"status":"ok"}']
     size = int(environ.get("CONTENT_LENGTH") or 0)
     notifications = json.loads(environ["wsgi.input"].read(size))
-    _insert(
-        [
-            (f"{n['portalId']}:{n['eventId']}", str(n["objectId"]), json.dumps(n))
-            for n in notifications
-        ]
-    )
+    _insert(notifications)
     body = json.dumps({"stored": len(notifications)}).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]

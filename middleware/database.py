@@ -8,6 +8,7 @@ newest Alembic revision; several processes may call it at once.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+
+from middleware.sqlite_lock import HostLockedConnection, host_lock_for
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works: it only has to be the same in every process of this service.
@@ -42,9 +45,10 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 
     SQLite: the database folder is created; WAL journal so readers never block the writer;
     ``synchronous=FULL`` so a committed webhook survives a power cut; a write transaction starts
-    with ``BEGIN IMMEDIATE`` so writers queue on the database lock (``busy_timeout``) instead of
-    failing with "database is locked" half-way through, and a read (:func:`reader`) with a
-    deferred ``BEGIN``, so reads never wait for writers.
+    with ``BEGIN IMMEDIATE`` so writers queue on the database lock instead of failing with
+    "database is locked" half-way through, and a read (:func:`reader`) with a deferred
+    ``BEGIN``, so reads never wait for writers. Writers queue first on the host's file lock
+    (``sqlite_lock.py``), which wakes the next one at once, then on SQLite's (``busy_timeout``).
 
     PostgreSQL: a pool per process, pre-pinged, sized for the process's concurrency; a
     connection attempt gives up after ``CONNECT_TIMEOUT_SECONDS``.
@@ -60,11 +64,15 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"timeout": WRITE_LOCK_WAIT_SECONDS, "check_same_thread": False},
+            connect_args={
+                "timeout": WRITE_LOCK_WAIT_SECONDS,
+                "check_same_thread": False,
+                "factory": HostLockedConnection,
+            },
             pool_size=pool_size,
             max_overflow=pool_size,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, database)
         return engine
     connect_args = (
         {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
@@ -100,11 +108,12 @@ def reader(engine: Engine, *, lock_wait: float | None = None) -> Engine:
     return engine.execution_options(**options)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, database: str) -> None:
     # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        dbapi_connection.host_lock = host_lock_for(database)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {_DEFAULT_BUSY_MS}")
         record.info["busy_ms"] = _DEFAULT_BUSY_MS
@@ -116,15 +125,28 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         options = connection.get_execution_options()
+        if options.get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        wait = options.get(_LOCK_WAIT, WRITE_LOCK_WAIT_SECONDS)
+        dbapi = connection.connection.dbapi_connection
+        started = time.monotonic()
+        dbapi.take_host_lock(wait)
+        waited = time.monotonic() - started
         # https://www.sqlite.org/pragma.html#pragma_busy_timeout: per connection, so set it
-        # for each transaction whose wait differs from what the pooled connection has.
-        busy_ms = int(options.get(_LOCK_WAIT, WRITE_LOCK_WAIT_SECONDS) * 1000)
+        # for each transaction whose wait differs from what the pooled connection has. What
+        # the host lock took (past a tenth of a second) is not waited again.
+        busy_ms = int((wait if waited < 0.1 else max(wait - waited, 0.0)) * 1000)
         info = connection.connection.info
-        if info.get("busy_ms") != busy_ms:
-            connection.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
-            info["busy_ms"] = busy_ms
-        # https://www.sqlite.org/lang_transaction.html: IMMEDIATE takes the write lock now.
-        connection.exec_driver_sql("BEGIN" if options.get(_READ_ONLY) else "BEGIN IMMEDIATE")
+        try:
+            if info.get("busy_ms") != busy_ms:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
+                info["busy_ms"] = busy_ms
+            # https://www.sqlite.org/lang_transaction.html: IMMEDIATE takes the write lock now.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi.give_back_host_lock()
+            raise
 
 
 def _configure_postgresql(engine: Engine) -> None:

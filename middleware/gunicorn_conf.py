@@ -32,6 +32,10 @@ def _settings() -> Any:
 _web = _settings()
 bind = f"0.0.0.0:{_web.port}"
 workers = _web.web_concurrency
+# WEB_THREADS unset: 16 on SQLite, 4 on PostgreSQL (settings.default_web_threads). On SQLite a
+# webhook's thread mostly waits for its process's group commit, and every write transaction of
+# every process on the host queues on one file lock (sqlite_lock.py), so more threads make
+# larger groups at no cost in connections.
 threads = _web.web_threads
 loglevel = _web.log_level.lower()
 # gthread whose main loop reads each request whole, within a deadline, before a thread sees

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +22,13 @@ STATUSES = (PENDING, PROCESSING, RETRYING, SUCCEEDED, SKIPPED, FAILED)
 FINISHED = (SUCCEEDED, SKIPPED, FAILED)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable_text(value: str) -> bool:
     """Text the store can hold as it is: no NUL (PostgreSQL's text types refuse it) and no
     lone surrogate (JSON's ``"\\ud800"`` decodes to one, and it has no UTF-8 encoding)."""
-    return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    return _UNSTORABLE.search(value) is None
 
 
 @dataclass(frozen=True)

@@ -168,9 +168,8 @@ class Settings:
     web_concurrency: int = env(
         "WEB_CONCURRENCY", fields.Integer, 2, validate=validate.Range(min=1, max=64)
     )
-    web_threads: int = env(
-        "WEB_THREADS", fields.Integer, 4, validate=validate.Range(min=1, max=256)
-    )
+    #: unset: :func:`default_web_threads` (more on SQLite, whose intake commits in groups)
+    web_threads: int = env("WEB_THREADS", fields.Integer, validate=validate.Range(min=1, max=256))
     web_read_deadline_seconds: float = env(
         "WEB_READ_DEADLINE_SECONDS", fields.Float, 10.0, validate=validate.Range(min=0.5, max=300)
     )
@@ -251,9 +250,23 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigError(
             "PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD must be set together"
         )
+    if values["web_threads"] is None:
+        values["web_threads"] = default_web_threads(values["database_url"])
     settings = Settings(**values, rules=load_rules(values["config_path"]))
     _check_oauth(settings)
     return settings
+
+
+#: Threads per gunicorn worker when ``WEB_THREADS`` is unset: on PostgreSQL each may hold a
+#: pooled connection (see README's *Running at scale*); on SQLite a webhook's thread only waits
+#: for its process's one writer, so more of them make larger group commits and keep requests
+#: flowing while a commit is flushed (BENCHMARKS.md, *Ingest*).
+WEB_THREADS = 4
+WEB_THREADS_SQLITE = 16
+
+
+def default_web_threads(database_url: str) -> int:
+    return WEB_THREADS_SQLITE if database_url.startswith("sqlite") else WEB_THREADS
 
 
 def _check_oauth(settings: Settings) -> None:

@@ -31,9 +31,21 @@ def test_groups_in_one_transaction_keep_each_requests_own_result(store: Store) -
     assert (again.stored, again.duplicates) == (1, 1)
 
 
+def test_each_stored_id_is_its_own_events_with_duplicates_anywhere(store: Store) -> None:
+    store.add_events([event("b"), event("d")])
+    keys = ["a", "b", "c", "d", "e"]  # duplicates in the middle and at the end of the insert
+    result = store.add_events([event(k, deal=str(n)) for n, k in enumerate(keys)])
+    assert (result.stored, result.duplicates) == (3, 2)
+    assert [shown(store, i)["payload"] for i in result.ids] == [{"k": k} for k in "ace"]
+    assert [shown(store, i)["deal_id"] for i in result.ids] == ["0", "2", "4"]
+    later = store.add_events([event("f")])
+    assert later.ids[0] > max(result.ids)
+
+
 def test_a_batch_larger_than_one_insert_is_stored_whole(store: Store) -> None:
     result = store.add_events([event(f"k{n}", deal=str(n % 7)) for n in range(1203)])
     assert result.stored == 1203 and len(set(result.ids)) == 1203
+    assert shown(store, result.ids[-1])["payload"] == {"k": "k1202"}
     assert store.add_events([event("k0"), event("k1202")]).duplicates == 2
 
 

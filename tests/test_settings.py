@@ -141,6 +141,14 @@ def test_web_server_values_are_typed(make_env: Any) -> None:
     )
 
 
+def test_web_threads_default_to_more_on_sqlite(make_env: Any) -> None:
+    """A webhook's thread on SQLite only waits for its process's writer (group commit)."""
+    assert load_settings(make_env()).web_threads == 16
+    pg = make_env(DATABASE_URL="postgresql+psycopg://u@db.example.com/mw")
+    assert load_settings(pg).web_threads == 4
+    assert load_settings(make_env(WEB_THREADS="6")).web_threads == 6
+
+
 def test_quota_park_minutes(make_env: Any) -> None:
     assert load_settings(make_env()).rules.retry.quota_park_minutes == 30
     assert load_settings(make_env(rules="")).rules.retry.quota_park_minutes == 30

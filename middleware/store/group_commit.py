@@ -6,7 +6,9 @@ a commit is under way queue up; the writer then stores all of them in one transa
 (:meth:`~middleware.store.intake.EventIntake.add_event_groups`) and wakes each with its own
 result. Under load, one flush serves many requests; alone, a request pays what it paid before
 plus a thread hand-off. On SQLite it also means one writer per process asks for the database
-lock instead of one per request thread.
+lock instead of one per request thread. Each request thread makes its own rows' values
+(:meth:`~middleware.store.intake.EventIntake.prepare_events`) before it queues, so the writer,
+whose transaction holds the write lock, only binds and commits them.
 
 A failure of the whole group that the store recognises (locked, full, read-only, down) is each
 request's answer (503). Any other failure is retried request by request, so one request's
@@ -39,7 +41,9 @@ class _Request:
 
     def __init__(self, events: Sequence[NewEvent]) -> None:
         self.events = events
-        self.done = threading.Event()
+        # Held until the writer has the answer: a plain lock is the cheapest one-shot signal.
+        self.done = threading.Lock()
+        self.done.acquire()
         self.result: AddResult | None = None
         self.error: BaseException | None = None
 
@@ -58,10 +62,11 @@ class GroupCommit:
     def add_events(self, new: Sequence[NewEvent]) -> AddResult:
         if not new:
             return AddResult(0, 0)
-        request = _Request(new)
+        prepare = getattr(self.store, "prepare_events", None)
+        request = _Request(prepare(new) if prepare else new)  # per-event work: this thread's
         self._ensure_writer()
         self._queue.put(request)
-        request.done.wait()
+        request.done.acquire()
         if request.error is not None:
             raise request.error
         assert request.result is not None
@@ -97,7 +102,7 @@ class GroupCommit:
         except StoreUnavailable as exc:
             for request in group:  # each its own error: they are raised in separate threads
                 request.error = unavailable(exc.reason, exc.detail)
-                request.done.set()
+                request.done.release()
             return
         except Exception as exc:  # noqa: BLE001 - isolated below, raised in the request
             if len(group) > 1:
@@ -106,8 +111,8 @@ class GroupCommit:
                     self._commit([request])
                 return
             group[0].error = exc
-            group[0].done.set()
+            group[0].done.release()
             return
         for request, result in zip(group, results, strict=True):
             request.result = result
-            request.done.set()
+            request.done.release()

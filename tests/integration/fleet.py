@@ -40,15 +40,21 @@ PORTAL = "62515"
 OWNER = "101"
 
 
+#: ``FAST_RULES`` with 30 attempts before an event is given up (the shipped 10)
+FLEET_RULES = FAST_RULES.replace("max_attempts = 10", "max_attempts = 30")
+assert FLEET_RULES != FAST_RULES
+
+
 def fleet_env(
     google: GoogleEmulator, hubspot: HubSpotEmulator, workdir: Path, database_url: str, **extra: str
 ) -> dict[str, str]:
     """The environment of every process: the emulators, the store, the shipped rules with fast
     retries (``FAST_RULES``), short leases so that a killed worker's events are taken over
-    within seconds."""
+    within seconds, and a retry budget that a run of kills and faults on a loaded machine does
+    not exhaust (an event given up as ``worker_lost`` would read as lost to the audit)."""
     return base_env(
         workdir,
-        FAST_RULES,
+        FLEET_RULES,
         DATABASE_URL=database_url,
         GOOGLE_SERVICE_ACCOUNT_FILE=google.write_key_file(workdir / "sa-key.json"),
         GOOGLE_API_BASE_URL=google.base_url,

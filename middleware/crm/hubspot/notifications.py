@@ -95,14 +95,14 @@ def parse_batch(
         if not isinstance(item, dict):
             problems.append(f"notification {index}: not a JSON object")
             continue
-        label = type_label(item)
-        if not watch.acts_on(item):
-            ignored[label] += 1
+        action = deal_action(item)
+        if not watch.acts_on(item, action):
+            ignored[type_label(item)] += 1
             continue
         try:
-            events.append(_new_event(item))
+            events.append(_new_event(item, action))
         except _Invalid as exc:
-            problems.append(f"notification {index} ({label}): {exc}")
+            problems.append(f"notification {index} ({type_label(item)}): {exc}")
     return ParsedBatch(
         events=events, received=len(data), ignored_types=dict(ignored), problems=problems
     )
@@ -121,8 +121,8 @@ class _Watch:
     stages: frozenset[str] | None
     properties: frozenset[str]
 
-    def acts_on(self, n: Mapping[str, Any]) -> bool:
-        action = deal_action(n)
+    def acts_on(self, n: Mapping[str, Any], action: str | None) -> bool:
+        """Whether ``n`` (whose :func:`deal_action` is ``action``) is stored."""
         if action == "deletion":
             return True
         if action != "propertyChange":
@@ -163,7 +163,7 @@ def deal_action(n: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _new_event(n: Mapping[str, Any]) -> NewEvent:
+def _new_event(n: Mapping[str, Any], action: str | None) -> NewEvent:
     portal = strict_id(n.get("portalId"))
     if portal is None:
         raise _Invalid(f"portalId {_show(n.get('portalId'))} is not a HubSpot account id")
@@ -178,13 +178,13 @@ def _new_event(n: Mapping[str, Any]) -> NewEvent:
     ):
         raise _Invalid(f"occurredAt {_show(occurred)} is not a time in epoch milliseconds")
     event_id = n.get("eventId")
-    if isinstance(event_id, bool) or not isinstance(event_id, int | str) or not str(event_id):
+    if isinstance(event_id, bool) or not isinstance(event_id, (int, str)) or not str(event_id):
         raise _Invalid(f"eventId {_show(event_id)} is missing or not a number")
     if len(str(event_id)) > 40:
         raise _Invalid("eventId is longer than 40 characters")
     if not storable_text(str(event_id)):
         raise _Invalid(f"eventId {_show(event_id)} holds a NUL or an unpaired surrogate")
-    if deal_action(n) == "deletion":
+    if action == "deletion":
         trigger = "deleted"
     else:
         value = n.get("propertyValue")
@@ -200,7 +200,7 @@ def _new_event(n: Mapping[str, Any]) -> NewEvent:
         provider=PROVIDER,
         account_id=str(portal),
         deal_id=str(deal),
-        dedupe_key=dedupe_key({**n, "portalId": portal, "objectId": deal}),
+        dedupe_key=_key(portal, deal, n, action),
         trigger=trigger[:MAX_TRIGGER_LENGTH],
         occurred_at=datetime.fromtimestamp(occurred / 1000, tz=UTC),
         payload=dict(n),
@@ -217,11 +217,16 @@ def dedupe_key(n: Mapping[str, Any]) -> str:
     ``eventId``, without ``attemptNumber``: identical for every redelivery of one change,
     and different for two distinct stage changes (they differ in time, value or event id).
     """
+    return _key(n["portalId"], n["objectId"], n, deal_action(n))
+
+
+def _key(portal: Any, deal: Any, n: Mapping[str, Any], action: str | None) -> str:
+    """:func:`dedupe_key` of ``n`` with its account and deal ids as given."""
     parts = [
         PROVIDER,
-        str(n["portalId"]),
-        str(n["objectId"]),
-        str(n.get("propertyName") or ("deleted" if deal_action(n) == "deletion" else "")),
+        str(portal),
+        str(deal),
+        str(n.get("propertyName") or ("deleted" if action == "deletion" else "")),
         str(n.get("propertyValue") or ""),
         str(n["occurredAt"]),
         str(n["eventId"]),
