@@ -1,7 +1,9 @@
 """The durable event store over SQLAlchemy (SQLite or PostgreSQL).
 
 One :class:`Store` per process, shared by its threads; every method is one short transaction.
-Its parts: ``queue.py`` (intake and the lease protocol), ``deals.py`` (what was booked for
+Its parts: ``queue.py`` (intake and the lease protocol, its hot statements built once in
+``lease_statements.py``), ``pacing.py`` (Google's paces; beside an SQLite file in
+``host_paces.py``), ``deals.py`` (what was booked for
 each deal), ``parks.py`` (account- and rep-wide waits), ``queries.py`` (operator reads returning
 ``records.py`` types), ``readiness.py`` (``/readyz``'s probe), ``connections.py`` (reps' sealed
 Google OAuth refresh tokens), ``faults.py`` (which database errors mean "cannot take a write

@@ -157,9 +157,10 @@ def test_fetch_deal_happy_path(hs: HubSpotEmulator, client: HubSpotClient) -> No
         ("GET", DETAILS_PATH),
         ("GET", DEAL_PATH),
         ("POST", BATCH_PATH),
-        ("GET", "/crm/v3/owners/101"),
+        ("GET", "/crm/v3/owners"),  # the first page of owners, cached (owner 101 is on it)
     ]
-    _details, get, batch, _owner = hs.requests
+    _details, get, batch, owners = hs.requests
+    assert owners["query"] == {"limit": "500", "archived": "false"}
     assert get["query"] == {
         "properties": "dealname,dealstage,pipeline,hubspot_owner_id,"
         "demo_start_time,demo_meet_url,demo_calendar_event_id",
@@ -306,7 +307,7 @@ def test_errors_on_the_contacts_and_owner_calls_name_the_deal(
     hs.inject_fault("POST", BATCH_PATH, 503)
     error = expect(RetryableError, "crm_unavailable", fetched, client)
     assert "contacts" in error.message and "deal 301" in error.message
-    hs.inject_fault("GET", r"/crm/v3/owners/101", 500)
+    hs.inject_fault("GET", r"/crm/v3/owners$", 500)
     error = expect(RetryableError, "crm_unavailable", fetched, client)
     assert "owner 101" in error.message and "deal 301" in error.message
 

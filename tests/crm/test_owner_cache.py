@@ -42,3 +42,27 @@ def test_keys_are_separate_and_none_is_an_answer() -> None:
     assert cache.get(("a", "1"), lambda: None) is None
     assert cache.get(("a", "1"), lambda: "never asked") is None
     assert cache.get(("b", "1"), lambda: "other@seller.example") == "other@seller.example"
+
+
+def test_one_thread_loads_a_key_while_the_others_wait_for_it() -> None:
+    import threading
+    import time
+
+    cache = OwnerCache()
+    loads: list[int] = []
+
+    def slow() -> str:
+        loads.append(1)
+        time.sleep(0.2)
+        return "rep@seller.example"
+
+    got: list[str | None] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cache.get("101", slow))) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == ["rep@seller.example"] * 8
+    assert len(loads) == 1

@@ -33,7 +33,7 @@ DEALS = [str(n) for n in range(801, 807)]
 DEAL = r"^/crm/v3/objects/deals/\d+$"
 ASSOCIATIONS = r"^/crm/v4/objects/deals/\d+/associations/contacts$"
 CONTACTS = r"^/crm/v3/objects/contacts/batch/read$"
-OWNER = r"^/crm/v3/owners/\d+$"
+OWNER = r"^/crm/v3/owners(/\d+)?$"  # the owners page, or one owner
 
 
 def hubspot_faults(hs: HubSpotEmulator) -> None:

@@ -9,7 +9,8 @@ headers are the ones collected in ``shared/reference/crm-webhooks-and-apis.md`` 
 * ``GET   /crm/v4/objects/deals/{id}/associations/contacts?limit=500&after=…`` (paged), only
   when the deal read's embedded ones may be cut at 100 (reference §A4 "Reading associations")
 * ``POST  /crm/v3/objects/contacts/batch/read`` (at most 100 inputs; 207 = some not found)
-* ``GET   /crm/v3/owners/{ownerId}`` and ``GET /crm/v3/owners`` (paged with ``after``)
+* ``GET   /crm/v3/owners?limit=500`` (one page, cached: ``owners.py``), ``GET
+  /crm/v3/owners/{ownerId}`` for an owner not on it, and all pages for ``check``
 * ``PATCH /crm/v3/objects/deals/{id}`` with ``{"properties": {…}}``
 * ``GET   /crm/v3/properties/deals/{name}`` and ``GET /crm/v3/pipelines/deals`` (for ``check``)
 
@@ -39,7 +40,7 @@ from middleware.crm.hubspot.http import (
     _text,
     _unique,
 )
-from middleware.crm.hubspot.metadata import HubSpotMetadata
+from middleware.crm.hubspot.owners import HubSpotOwners
 from middleware.deadlines import CRM_TIMEOUTS, Timeouts
 from middleware.errors import PermanentError, RetryableError
 from middleware.model import Deal
@@ -62,7 +63,7 @@ DEAL_PROPERTIES = ("dealname", "dealstage", "pipeline", "hubspot_owner_id")
 CONTACT_PROPERTIES = ("email", "firstname", "lastname", "company")
 
 
-class HubSpotClient(HubSpotMetadata):
+class HubSpotClient(HubSpotOwners):
     """HubSpot's CRM v3 API, safe to share between worker threads (one pool of kept-alive
     connections, ``crm/transport.py``)."""
 
@@ -327,22 +328,3 @@ class HubSpotClient(HubSpotMetadata):
                     found[str(result["id"])] = properties
         # Batch results come in no promised order: put them back in association order.
         return [found[contact_id] for contact_id in contact_ids if contact_id in found]
-
-    def _owner_email(self, account_id: str, deal_id: str, owner_id: str) -> str | None:
-        return self._owners.get(
-            (account_id, owner_id), lambda: self._read_owner(account_id, deal_id, owner_id)
-        )
-
-    def _read_owner(self, account_id: str, deal_id: str, owner_id: str) -> str | None:
-        what = f"the read of owner {owner_id} of deal {deal_id}"
-        response = self._send(
-            "GET", f"/crm/v3/owners/{_segment(owner_id)}", what, account_id=account_id
-        )
-        if response.status_code == 404:
-            # Owners are looked up among active ones (archived=false is the default).
-            raise PermanentError(
-                "owner_not_found",
-                f"deal {deal_id}: owner {owner_id} not found in HubSpot (deactivated?): "
-                "assign an active owner",
-            )
-        return _text(self._json_object(response, what).get("email")) or None
