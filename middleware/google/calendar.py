@@ -31,17 +31,15 @@ from typing import Any
 from googleapiclient.errors import HttpError
 
 from middleware.deadlines import GOOGLE_TIMEOUTS, Timeouts
-from middleware.errors import MiddlewareError, RestoreRefused, RetryableError
+from middleware.errors import MiddlewareError, RestoreRefused
 from middleware.google.client import Client
+from middleware.google.conference import Rerequest, await_conference, patch_event
 from middleware.google.credentials import Call, read_key_file
 from middleware.google.errors import DEFAULT_QUOTA_PARK_SECONDS, error_status
 from middleware.google.events import (
     CalendarEvent,
-    conference_state,
-    create_request,
     insert_body,
     link_patch,
-    next_request_id,
     reconcile,
 )
 from middleware.google.instances import Occurrences
@@ -207,7 +205,15 @@ class GoogleCalendar:
                     event = self._restore(events, call, patch, send_updates)
                 else:
                     event = self._patch(events, call, patch, send_updates)
-        event = self._await_conference(events, call, event, request_id, send_updates, rerequested)
+        event = await_conference(
+            self._client,
+            events,
+            call,
+            event,
+            Rerequest(request_id, send_updates, rerequested),
+            poll=self._conference_poll,
+            sleep=self._sleep,
+        )
         # The link goes into the description too, once Google made it. Silently: the
         # invitation just sent already carries the conference.
         extra = link_patch(event, spec) if self._link_in_description else {}
@@ -293,61 +299,4 @@ class GoogleCalendar:
             raise
 
     def _patch(self, events: Any, call: Call, body: dict, send_updates: str) -> dict:
-        # conferenceDataVersion=1 on every modification or conference data is dropped (ref §1.1).
-        result: dict = self._client.execute(
-            events.patch(
-                calendarId=call.calendar_id,
-                eventId=call.event_id,
-                body=body,
-                conferenceDataVersion=1,
-                sendUpdates=send_updates,
-            ),
-            call,
-            "patch",
-        )
-        return result
-
-    def _await_conference(
-        self,
-        events: Any,
-        call: Call,
-        event: dict,
-        request_id: str,
-        send_updates: str,
-        rerequested: bool,
-    ) -> dict:
-        """Return ``event`` once its Meet conference is ready (ref §1.3).
-
-        "pending": poll ``events.get`` after each delay of ``conference_poll``. "failure" or no
-        conference at all: ask once for a new one with a fresh ``requestId`` and poll again.
-        """
-        delays = iter(self._conference_poll)
-        while True:
-            state = conference_state(event)
-            if state == "ready":
-                return event
-            if state == "pending":
-                delay = next(delays, None)
-                if delay is None:
-                    raise RetryableError(
-                        "conference_pending",
-                        f"Google is still creating the Meet conference of event {call.event_id} "
-                        f"in {call.organizer}'s calendar after "
-                        f"{sum(self._conference_poll):g} s; it will be checked again",
-                    )
-                self._sleep(delay)
-                event = self._client.execute(
-                    events.get(calendarId=call.calendar_id, eventId=call.event_id), call, "get"
-                )
-                continue
-            if rerequested:
-                raise RetryableError(
-                    "conference_failed",
-                    f"Google could not create a Meet conference for event {call.event_id} in "
-                    f"{call.organizer}'s calendar (createRequest status {state}, also after "
-                    "asking again); it will be asked again later",
-                )
-            rerequested = True
-            delays = iter(self._conference_poll)
-            body = {"conferenceData": create_request(next_request_id(request_id, event))}
-            event = self._patch(events, call, body, send_updates)
+        return patch_event(self._client, events, call, body, send_updates)
