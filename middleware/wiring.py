@@ -143,6 +143,8 @@ def _pacer(settings: Settings, store: Store | None) -> Any:
         store,
         rep_per_minute=settings.google_rep_requests_per_minute,
         project_per_minute=settings.google_project_requests_per_minute,
+        rep_burst=settings.google_rep_requests_burst,
+        project_burst=settings.google_project_requests_burst,
     )
 
 

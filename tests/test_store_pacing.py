@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from middleware.database import make_engine
 from middleware.store import Store
 from middleware.store.host_paces import HostPaces
+from middleware.store.pace_rule import Pace, take_slot
 from middleware.store.pacing import Pacer
 from tests.test_store import Clock, clock  # noqa: F401 - the clock fixture
 
@@ -125,3 +126,49 @@ def test_host_paces_hold_across_processes(tmp_path: Path) -> None:
         check=True,
     )
     assert float(done.stdout) == pytest.approx(10.0)  # 6 a minute: the next slot is 10 s on
+
+
+# ---- bursts: the generic cell rate algorithm's tolerance (store/pace_rule.py) ---------------
+
+
+def test_a_burst_goes_at_once_then_the_pace_spaces_the_rest(store: Store, clock: Clock) -> None:
+    pace = Pace("google:project", 600.0, burst=3)  # one each 0.1 s, three at once
+    waits = [store.take_slots([pace]) for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2], abs=1e-5)
+    clock.advance(0.15)  # a little time earns a little burst back, never more than the rate
+    assert store.take_slots([pace]) == pytest.approx(0.15, abs=1e-5)
+    clock.advance(10)  # quiet: the whole burst again, no more
+    assert [store.take_slots([pace]) for _ in range(4)] == pytest.approx(
+        [0.0, 0.0, 0.0, 0.1], abs=1e-5
+    )
+
+
+def test_a_burst_never_lets_a_window_hold_more_than_the_rate_and_the_burst() -> None:
+    pace = Pace("google:rep:a@x", 60.0, burst=5)  # one a second, five at once
+    next_at: float | None = None
+    sent: list[float] = []
+    now = 0.0
+    for _ in range(200):  # as many requests as can go, each sent as soon as its slot comes
+        wait, next_at = take_slot(pace, next_at, now)
+        now += wait
+        sent.append(now)
+    for start in sent:  # every 60 s window starting at a request
+        assert sum(start <= t < start + 60 for t in sent) <= 60 + 5
+
+
+def test_the_pacer_passes_its_bursts(store: Store, clock: Clock) -> None:
+    slept: list[float] = []
+    pacer = Pacer(store, rep_per_minute=120, project_per_minute=0, rep_burst=2, sleep=slept.append)
+    for _ in range(4):
+        pacer("rep@seller.example")
+    assert slept == pytest.approx([0.5, 1.0], abs=1e-5)  # two at once, then every 0.5 s
+
+
+def test_host_paces_keep_bursts_too(tmp_path: Path) -> None:
+    paces = HostPaces(str(tmp_path / "events.db.paces"))
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    rates = [Pace("google:rep:a@x", 600.0), Pace("google:project", 6000.0, burst=100)]
+    # the rep's burst of 1 spaces them; the project's burst does not loosen the rep's pace
+    assert [paces.take_slots(rates, now) for _ in range(3)] == pytest.approx(
+        [0.0, 0.1, 0.2], abs=1e-5
+    )

@@ -8,8 +8,8 @@ two for a booking. They are kept instead in ``<database>.paces``, an SQLite file
 (WAL, ``synchronous=NORMAL``: a crash of the host may forget the last slots taken, which only
 lets the next requests go a little early; nothing else is lost), written with the plain
 ``sqlite3`` module under ``BEGIN IMMEDIATE``. The rule is the store's (``pacing.py``): each
-request takes the next free slot of its scopes, ``max(next_at, now) + interval``, one
-transaction for all of them, so it holds across every process of the host as before.
+request takes the next free slot of its scopes (``pace_rule.py``), one transaction for all of
+them, so it holds across every process of the host as before.
 
 One :class:`HostPaces` per file and process (:func:`host_paces_for`): its threads take turns on
 a ``threading.Lock`` (one connection, no busy-handler sleeps between them); processes take turns
@@ -24,6 +24,8 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+
+from middleware.store.pace_rule import Pace, paced, take_slot
 
 __all__ = ["HostPaces", "host_paces_for"]
 
@@ -46,30 +48,30 @@ class HostPaces:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
 
-    def take_slots(self, rates: Sequence[tuple[str, float]], now: datetime) -> float:
+    def take_slots(self, rates: Sequence[Pace | tuple[str, float]], now: datetime) -> float:
         """As :meth:`~middleware.store.pacing.PaceQueries.take_slots`, at ``now`` (the host's
         clock). Raises :class:`sqlite3.Error` (or ``OSError``) when the file cannot be used."""
-        paced = [(scope, per_minute) for scope, per_minute in rates if per_minute > 0]
-        if not paced:
+        paces = paced(rates)
+        if not paces:
             return 0.0
         at = now.timestamp()
         with self._lock:
             conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                marks = ",".join("?" for _ in paced)
+                marks = ",".join("?" for _ in paces)
                 known = dict(
                     conn.execute(
                         f"SELECT scope, next_at FROM paces WHERE scope IN ({marks})",
-                        [scope for scope, _ in paced],
+                        [pace.scope for pace in paces],
                     ).fetchall()
                 )
                 wait = 0.0
                 moves = []
-                for scope, per_minute in paced:
-                    slot = max(known.get(scope, at), at)
-                    moves.append((scope, slot + 60.0 / per_minute))
-                    wait = max(wait, slot - at)
+                for pace in paces:
+                    waits, after = take_slot(pace, known.get(pace.scope), at)
+                    moves.append((pace.scope, after))
+                    wait = max(wait, waits)
                 conn.executemany(_MOVE, moves)
                 conn.execute("COMMIT")
             except BaseException:

@@ -4,9 +4,10 @@ Google allows each user about 600 Calendar requests a minute and each project 10
 past either is a 403/429 ``rateLimitExceeded``). Retrying after the refusal wastes attempts and
 delays every other rep; instead each request first takes the next free slot of its rep's pace
 and of the project's, and waits for the later one. A pace is a row (``paces``: scope → the
-time its next request may go); taking a slot is one short write that moves it on by one
-interval, ``max(next_at, now) + interval`` (the generic cell rate algorithm without a burst),
-so requests across processes and hosts are spaced evenly by the database's clock. On
+time its next request would go if all went evenly); taking a slot is one short write that
+moves it on by one interval (the generic cell rate algorithm, ``pace_rule.py``), so requests
+across processes and hosts keep the rate by the database's clock, a pace's ``burst`` of them
+at once after a quiet spell (1 for a rep: evenly spaced; a second's worth for the project). On
 PostgreSQL the row is in the store; an SQLite store is one host's, so its paces are kept in a
 file of their own beside it (``host_paces.py``), off the store's write lock and its flush to
 disk, under the same rule and the host's (the database's) clock.
@@ -19,7 +20,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -29,38 +30,40 @@ from sqlalchemy.exc import SQLAlchemyError
 from middleware.schema import paces
 from middleware.store.base import StoreBase, utcnow
 from middleware.store.host_paces import host_paces_for
+from middleware.store.pace_rule import Pace, paced, take_slot
 
 log = logging.getLogger(__name__)
 
 
 class PaceQueries(StoreBase):
-    def take_slots(self, rates: Sequence[tuple[str, float]]) -> float:
-        """Take the next slot of each ``(scope, requests per minute)``; the seconds to wait
-        before sending (0 when every pace is free now). One transaction: on an SQLite file, in
-        the paces file beside it (``host_paces.py``: one host, the host's clock); otherwise in
-        the store, by the database's clock, one read of every scope's row and one write each.
+    def take_slots(self, rates: Sequence[Pace | tuple[str, float]]) -> float:
+        """Take the next slot of each pace (:class:`~middleware.store.pace_rule.Pace`, or a
+        ``(scope, requests per minute)`` tuple: a burst of 1); the seconds to wait before
+        sending (0 when every pace is free now). One transaction: on an SQLite file, in the
+        paces file beside it (``host_paces.py``: one host, the host's clock); otherwise in the
+        store, by the database's clock, one read of every scope's row and one write each.
         Raises SQLAlchemy's, ``sqlite3``'s or the OS's error when the paces cannot be written."""
-        paced = [(scope, per_minute) for scope, per_minute in rates if per_minute > 0]
-        if not paced:
+        paces = paced(rates)
+        if not paces:
             return 0.0
         database = self.engine.url.database if self._dialect == "sqlite" else None
         if database and database != ":memory:" and not database.startswith("file:"):
             now = self._clock() if self._clock is not None else utcnow()
-            return host_paces_for(database).take_slots(paced, now)
+            return host_paces_for(database).take_slots(paces, now)
         read, move, create = _pace_statements(self._dialect)
         wait = 0.0
         with self.engine.begin() as conn:
             now = self._now(conn)
-            rows = conn.execute(read, {"scopes": [scope for scope, _ in paced]}).all()
-            next_at = {row.scope: row.next_at for row in rows}
-            for scope, per_minute in paced:
-                known = next_at.get(scope)
-                slot = now if known is None or known < now else known
-                after = slot + timedelta(seconds=60.0 / per_minute)
+            rows = conn.execute(read, {"scopes": [pace.scope for pace in paces]}).all()
+            next_at = {row.scope: row.next_at.timestamp() for row in rows}
+            for pace in paces:
+                known = next_at.get(pace.scope)
+                waits, after = take_slot(pace, known, now.timestamp())
                 conn.execute(
-                    move if known is not None else create, {"b_scope": scope, "b_next": after}
+                    move if known is not None else create,
+                    {"b_scope": pace.scope, "b_next": datetime.fromtimestamp(after, UTC)},
                 )
-                wait = max(wait, (slot - now).total_seconds())
+                wait = max(wait, waits)
         return wait
 
 
@@ -87,7 +90,8 @@ def _pace_statements(dialect: str) -> tuple[Any, Any, Any]:
 class Pacer:
     """``pacer(organizer)``: wait for the rep's and the project's next Calendar slot.
 
-    Rates are requests a minute (0 turns a pace off). A store that cannot be written is not a
+    Rates are requests a minute (0 turns a pace off); bursts are how many requests of a pace
+    may go at once after a quiet spell (``pace_rule.py``). A store that cannot be written is not a
     reason to stop booking: the request then goes unpaced (and Google's own refusal, if any, is
     retried as ever)."""
 
@@ -97,17 +101,21 @@ class Pacer:
         *,
         rep_per_minute: float,
         project_per_minute: float,
+        rep_burst: int = 1,
+        project_burst: int = 1,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self.rep_per_minute = rep_per_minute
         self.project_per_minute = project_per_minute
+        self.rep_burst = rep_burst
+        self.project_burst = project_burst
         self._sleep = sleep
 
     def __call__(self, organizer: str) -> None:
         rates = [
-            (f"google:rep:{organizer.strip().lower()}", self.rep_per_minute),
-            ("google:project", self.project_per_minute),
+            Pace(f"google:rep:{organizer.strip().lower()}", self.rep_per_minute, self.rep_burst),
+            Pace("google:project", self.project_per_minute, self.project_burst),
         ]
         try:
             wait = self.store.take_slots(rates)
