@@ -41,6 +41,10 @@ from middleware.store.queue import HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 
+#: How long a stopping worker waits for its wake-up listener to close its connection (it
+#: looks for the stop every ``wakeup.LISTEN_SLICE_SECONDS``).
+LISTEN_JOIN_SECONDS = 2.0
+
 
 @dataclass
 class _Attempt:
@@ -95,8 +99,9 @@ class Worker:
         self._beat()  # known alive before its first claim
         heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
         heartbeat.start()
+        listener = threading.Thread(target=self._listen, name="wake-ups", daemon=True)
         if self.wakeups:
-            threading.Thread(target=self._listen, name="wake-ups", daemon=True).start()
+            listener.start()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="event") as pool:
             while not self.stopping.is_set():
                 self._wake.clear()  # a wake-up from now on ends the wait below at once
@@ -112,6 +117,8 @@ class Worker:
                 if not claims:
                     self._wait_for_work()
             self._shutdown()
+        if listener.is_alive():  # it sees the stop within a slice and closes its connection
+            listener.join(LISTEN_JOIN_SECONDS)
         log.info("worker %s: stopped", self.name)
 
     def run_until_done(self, timeout: float = 60.0) -> None:
