@@ -28,8 +28,7 @@ class Pace(NamedTuple):
 def paced(rates: Iterable[Pace | Sequence]) -> list[Pace]:
     """The paces of ``rates`` (``Pace`` or plain ``(scope, per_minute[, burst])`` tuples) that
     pace anything: a rate of 0 is no pace."""
-    found = [pace if isinstance(pace, Pace) else Pace(*pace) for pace in rates]
-    return [pace for pace in found if pace.per_minute > 0]
+    return [pace for pace in (Pace(*rate) for rate in rates) if pace.per_minute > 0]
 
 
 def take_slot(pace: Pace, next_at: float | None, now: float) -> tuple[float, float]:

@@ -43,13 +43,13 @@ class PaceQueries(StoreBase):
         paces file beside it (``host_paces.py``: one host, the host's clock); otherwise in the
         store, by the database's clock, one read of every scope's row and one write each.
         Raises SQLAlchemy's, ``sqlite3``'s or the OS's error when the paces cannot be written."""
-        paces = paced(rates)
-        if not paces:
-            return 0.0
         database = self.engine.url.database if self._dialect == "sqlite" else None
         if database and database != ":memory:" and not database.startswith("file:"):
             now = self._clock() if self._clock is not None else utcnow()
-            return host_paces_for(database).take_slots(paces, now)
+            return host_paces_for(database).take_slots(rates, now)
+        paces = paced(rates)
+        if not paces:
+            return 0.0
         read, move, create = _pace_statements(self._dialect)
         wait = 0.0
         with self.engine.begin() as conn:
